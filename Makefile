@@ -1,0 +1,47 @@
+# PaginaMadre: `make run` starts the whole portal, `make test` runs every test.
+# Both set everything up first and are quick the second time.
+
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-$(shell cat requirements/*.txt | sha1sum | cut -c1-12)
+export DJANGO_SETTINGS_MODULE ?= site_config.settings.local
+
+.PHONY: setup venv chromium migrate run test lint format bench check-rabbitmq replica worker scheduler web
+
+setup: venv chromium
+
+venv: $(STAMP)
+
+$(STAMP): requirements/base.txt requirements/production.txt requirements/local.txt
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required")'
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@$(PY) -m pip install --quiet --upgrade pip
+	@$(PY) -m pip install --quiet -r requirements/local.txt
+	@rm -f $(VENV)/.installed-* && touch $@
+
+chromium:
+	@bash compose/local/ensure_chromium.sh
+
+migrate: venv
+	@$(PY) manage.py migrate --noinput --verbosity 0
+	@$(PY) manage.py createcachetable
+
+check-rabbitmq: venv
+	@$(PY) compose/local/check_rabbitmq.py
+
+run: setup migrate check-rabbitmq
+	@echo "PaginaMadre: http://127.0.0.1:8000  (replica: http://127.0.0.1:8001/censo/consultar/)"
+	@$(VENV)/bin/honcho --procfile compose/local/Procfile --app-root . start
+
+test: setup check-rabbitmq
+	@DJANGO_SETTINGS_MODULE=site_config.settings.test $(VENV)/bin/pytest $(PYTEST_ARGS)
+
+lint: venv
+	@$(VENV)/bin/ruff check .
+	@$(VENV)/bin/ruff format --check .
+
+format: venv
+	@$(VENV)/bin/ruff format .
+	@$(VENV)/bin/ruff check --fix .

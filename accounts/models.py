@@ -1,0 +1,223 @@
+import secrets
+
+from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
+from django.db import models
+from django.utils import timezone
+
+REFERRAL_CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O/1/I: read aloud safely
+
+
+def generate_referral_code() -> str:
+    return "".join(secrets.choice(REFERRAL_CODE_ALPHABET) for _ in range(8))
+
+
+class UserManager(BaseUserManager):
+    use_in_migrations = True
+
+    def create_user(self, cedula: str, password: str | None = None, **extra):
+        if not cedula:
+            raise ValueError("La cédula es obligatoria.")
+        user = self.model(cedula=cedula, **extra)
+        user.set_password(password)
+        user.save(using=self._db)
+        return user
+
+    def create_superuser(self, cedula: str, password: str | None = None, **extra):
+        extra.setdefault("is_staff", True)
+        extra.setdefault("is_superuser", True)
+        extra.setdefault("role", User.Role.LEADER)
+        return self.create_user(cedula, password, **extra)
+
+
+class User(AbstractBaseUser, PermissionsMixin):
+    class Role(models.TextChoices):
+        USER = "USER", "Usuario"
+        LEADER = "LEADER", "Líder"
+
+    cedula = models.CharField("cédula", max_length=10, unique=True)
+    nombre_completo = models.CharField("nombre completo", max_length=150)
+    telefono = models.CharField("teléfono", max_length=20, blank=True)
+    accepted_data_policy = models.BooleanField("aceptó la política de datos", default=False)
+    data_policy_accepted_at = models.DateTimeField("política aceptada el", null=True, blank=True)
+    referral_code = models.CharField(
+        "código de referido", max_length=12, unique=True, default=generate_referral_code
+    )
+    referred_by = models.ForeignKey(
+        "self",
+        verbose_name="referido por",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="referrals",
+    )
+    referral_goal = models.PositiveIntegerField("meta de referidos", default=10)
+    role = models.CharField("rol", max_length=10, choices=Role.choices, default=Role.USER)
+    # When the leader last opened Referidos: changes after it are marked as new.
+    referrals_seen_at = models.DateTimeField("referidos vistos el", null=True, blank=True)
+    is_active = models.BooleanField("activo", default=True)
+    is_staff = models.BooleanField("acceso al admin", default=False)
+    date_joined = models.DateTimeField("fecha de registro", default=timezone.now)
+
+    objects = UserManager()
+
+    USERNAME_FIELD = "cedula"
+    REQUIRED_FIELDS = ["nombre_completo"]
+
+    class Meta:
+        verbose_name = "usuario"
+        verbose_name_plural = "usuarios"
+        indexes = [models.Index(fields=["referred_by", "-date_joined"])]
+
+    def __str__(self) -> str:
+        return f"{self.nombre_completo} ({self.cedula})"
+
+    @property
+    def is_leader(self) -> bool:
+        return self.role == self.Role.LEADER
+
+    def get_full_name(self) -> str:
+        return self.nombre_completo
+
+    def get_short_name(self) -> str:
+        return self.nombre_completo.split(" ")[0] if self.nombre_completo else self.cedula
+
+
+class CedulaStatus(models.TextChoices):
+    """Lifecycle of a census lookup. Which states are final is defined here only."""
+
+    PENDING = "pending", "En cola"
+    PROCESSING = "processing", "Consultando"
+    FOUND = "found", "Puesto encontrado"
+    NOT_FOUND = "not_found", "No inscrito en el censo"
+    CANCELLED_DECEASED = "cancelled_deceased", "Cédula cancelada por muerte"
+    CANCELLED_OTHER = "cancelled_other", "Cédula cancelada"
+    PENDING_REGISTRADURIA = "pending_registraduria", "Pendiente en la Registraduría"
+    ERROR = "error", "Error en la consulta"
+    TIMEOUT = "timeout", "Tiempo de espera agotado"
+    BLOCKED = "blocked", "Consulta bloqueada"
+
+    @classmethod
+    def in_flight(cls) -> frozenset[str]:
+        return frozenset({cls.PENDING, cls.PROCESSING})
+
+    @classmethod
+    def results(cls) -> frozenset[str]:
+        """Answers from the Registraduría: final, refreshed only when old."""
+        return frozenset(
+            {
+                cls.FOUND,
+                cls.NOT_FOUND,
+                cls.CANCELLED_DECEASED,
+                cls.CANCELLED_OTHER,
+                cls.PENDING_REGISTRADURIA,
+            }
+        )
+
+    @classmethod
+    def failures(cls) -> frozenset[str]:
+        """Final after retries were exhausted; retried again by the nightly refresh."""
+        return frozenset({cls.ERROR, cls.TIMEOUT, cls.BLOCKED})
+
+    @classmethod
+    def final(cls) -> frozenset[str]:
+        return cls.results() | cls.failures()
+
+
+class CedulaInfo(models.Model):
+    """The member's voting place or census status, as last looked up."""
+
+    Status = CedulaStatus
+
+    user = models.OneToOneField(
+        User, verbose_name="usuario", on_delete=models.CASCADE, related_name="cedula_info"
+    )
+    status = models.CharField(
+        "estado", max_length=24, choices=CedulaStatus.choices, default=CedulaStatus.PENDING
+    )
+    departamento = models.CharField("departamento", max_length=100, blank=True)
+    municipio = models.CharField("municipio", max_length=100, blank=True)
+    puesto = models.CharField("puesto", max_length=200, blank=True)
+    direccion = models.CharField("dirección", max_length=255, blank=True)
+    mesa = models.CharField("mesa", max_length=20, blank=True)
+    novedad = models.CharField("novedad", max_length=200, blank=True)
+    resolucion = models.CharField("resolución", max_length=100, blank=True)
+    fecha_novedad = models.CharField("fecha de novedad", max_length=30, blank=True)
+    source = models.CharField("fuente", max_length=30, blank=True)
+    message = models.TextField("mensaje para el miembro", blank=True)
+    error_detail = models.TextField("detalle del error (operadores)", blank=True)
+    raw_response = models.TextField("respuesta cruda", blank=True)
+    attempts = models.PositiveIntegerField("intentos", default=0)
+    requested_at = models.DateTimeField("solicitado el", null=True, blank=True)
+    claimed_at = models.DateTimeField("tomado el", null=True, blank=True)
+    lease_expires_at = models.DateTimeField("reserva vence el", null=True, blank=True)
+    claim_token = models.CharField("token de reserva", max_length=64, blank=True)
+    fetched_at = models.DateTimeField("consultado el", null=True, blank=True)
+    changed_at = models.DateTimeField("último cambio el", null=True, blank=True)
+    created_at = models.DateTimeField("creado el", auto_now_add=True)
+    updated_at = models.DateTimeField("actualizado el", auto_now=True)
+
+    class Meta:
+        verbose_name = "consulta de cédula"
+        verbose_name_plural = "consultas de cédula"
+        indexes = [
+            models.Index(fields=["status", "fetched_at"]),
+            models.Index(fields=["status", "lease_expires_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id}: {self.get_status_display()}"
+
+    @property
+    def is_in_flight(self) -> bool:
+        return self.status in CedulaStatus.in_flight()
+
+    @property
+    def is_final(self) -> bool:
+        return self.status in CedulaStatus.final()
+
+
+class CedulaChange(models.Model):
+    """One change of a member's voting place or census status between two lookups."""
+
+    user = models.ForeignKey(
+        User, verbose_name="usuario", on_delete=models.CASCADE, related_name="cedula_changes"
+    )
+    changed_at = models.DateTimeField("fecha del cambio", default=timezone.now, db_index=True)
+    source = models.CharField("fuente", max_length=30, blank=True)
+    old = models.JSONField("antes", default=dict)
+    new = models.JSONField("después", default=dict)
+
+    class Meta:
+        verbose_name = "cambio de puesto o estado"
+        verbose_name_plural = "cambios de puesto o estado"
+        ordering = ["-changed_at"]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} @ {self.changed_at:%Y-%m-%d}"
+
+
+class SchedulerRun(models.Model):
+    """A claim on one run of a scheduled job for one period.
+
+    The unique (job, period) pair makes the claim atomic across any number of
+    scheduler processes: whoever inserts first runs the job, the rest skip it.
+    """
+
+    job = models.CharField("tarea", max_length=50)
+    period = models.CharField("periodo", max_length=40)
+    claimed_by = models.CharField("tomada por", max_length=120)
+    started_at = models.DateTimeField("inicio", default=timezone.now)
+    finished_at = models.DateTimeField("fin", null=True, blank=True)
+    selected = models.PositiveIntegerField("seleccionadas", default=0)
+    sent = models.PositiveIntegerField("enviadas", default=0)
+    skipped = models.PositiveIntegerField("omitidas", default=0)
+
+    class Meta:
+        verbose_name = "ejecución programada"
+        verbose_name_plural = "ejecuciones programadas"
+        constraints = [
+            models.UniqueConstraint(fields=["job", "period"], name="unique_scheduler_run_per_period")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.job} {self.period}"

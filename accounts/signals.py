@@ -1,0 +1,1 @@
+"""Signal receivers: thin, they hand off to services."""

@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class ActorsConfig(AppConfig):
+    default_auto_field = "django.db.models.BigAutoField"
+    name = "actors"
+    verbose_name = "Tareas en segundo plano"

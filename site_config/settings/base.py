@@ -1,0 +1,239 @@
+"""Settings shared by every environment.
+
+Every value comes from one django-environ ``Env``; environments only switch features
+on and off. Production secrets have no default so a missing one fails at boot.
+"""
+
+from pathlib import Path
+
+import environ
+
+BASE_DIR = Path(__file__).resolve().parent.parent.parent
+VAR_DIR = BASE_DIR / "var"
+
+env = environ.Env()
+# A developer's .env is read when present; real deployments set the environment instead.
+env.read_env(str(BASE_DIR / ".env"), overwrite=False)
+
+# ------------------------------------------------------------------------------
+# Core
+# ------------------------------------------------------------------------------
+DEBUG = env.bool("DJANGO_DEBUG", default=False)
+SECRET_KEY = env("DJANGO_SECRET_KEY", default="")
+ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
+CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
+ROOT_URLCONF = "site_config.urls"
+WSGI_APPLICATION = "site_config.wsgi.application"
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+SITE_URL = env("SITE_URL", default="http://127.0.0.1:8000")
+
+# ------------------------------------------------------------------------------
+# Internationalisation: the portal speaks Colombian Spanish on Bogotá time.
+# ------------------------------------------------------------------------------
+LANGUAGE_CODE = "es-co"
+TIME_ZONE = "America/Bogota"
+USE_I18N = True
+USE_TZ = True
+
+# ------------------------------------------------------------------------------
+# Database
+# ------------------------------------------------------------------------------
+VAR_DIR.mkdir(exist_ok=True)
+DATABASES = {
+    "default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'db.sqlite3'}"),
+}
+DATABASES["default"]["ATOMIC_REQUESTS"] = False
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=0)
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Web, workers and the scheduler write the same file at once: WAL lets readers
+    # proceed during a write, the busy timeout waits for the lock instead of failing,
+    # and IMMEDIATE transactions take the write lock up front so two writers never
+    # deadlock upgrading a read lock.
+    DATABASES["default"]["OPTIONS"] = {
+        "timeout": 30,
+        "transaction_mode": "IMMEDIATE",
+        "init_command": (
+            "PRAGMA journal_mode=WAL;"
+            "PRAGMA synchronous=NORMAL;"
+            "PRAGMA busy_timeout=30000;"
+            "PRAGMA foreign_keys=ON;"
+        ),
+    }
+
+# ------------------------------------------------------------------------------
+# Applications
+# ------------------------------------------------------------------------------
+INSTALLED_APPS = [
+    # django_dramatiq first: it builds the broker before any actor module is imported.
+    "django_dramatiq",
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "django_htmx",
+    "accounts",
+    "actors",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+]
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "site_config" / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# ------------------------------------------------------------------------------
+# Authentication
+# ------------------------------------------------------------------------------
+AUTH_USER_MODEL = "accounts.User"
+LOGIN_URL = "accounts:login"
+LOGIN_REDIRECT_URL = "accounts:home"
+LOGOUT_REDIRECT_URL = "accounts:login"
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+# "Recordarme" keeps the session 14 days; otherwise it ends with the browser.
+SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=14 * 24 * 3600)
+LOGIN_THROTTLE_MAX_FAILURES = env.int("LOGIN_THROTTLE_MAX_FAILURES", default=5)
+LOGIN_THROTTLE_WINDOW_SECONDS = env.int("LOGIN_THROTTLE_WINDOW_SECONDS", default=15 * 60)
+
+# ------------------------------------------------------------------------------
+# Cache (login throttling, rate limits). The database cache is shared by every
+# process and machine without another service; production may point CACHE_URL
+# at Redis or Memcached.
+# ------------------------------------------------------------------------------
+CACHES = {"default": env.cache("CACHE_URL", default="dbcache://django_cache")}
+
+# ------------------------------------------------------------------------------
+# Static files: Bootstrap and htmx are vendored, never loaded from a CDN.
+# ------------------------------------------------------------------------------
+STATIC_URL = "/static/"
+STATIC_ROOT = VAR_DIR / "staticfiles"
+STATIC_ROOT.mkdir(exist_ok=True)
+STATICFILES_DIRS = [BASE_DIR / "site_config" / "static"]
+# Local and test runs serve straight from the source folders: no collectstatic needed.
+WHITENOISE_USE_FINDERS = env.bool("WHITENOISE_USE_FINDERS", default=True)
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+
+# ------------------------------------------------------------------------------
+# Dramatiq on RabbitMQ
+# ------------------------------------------------------------------------------
+RABBITMQ_URL = env("RABBITMQ_URL", default="amqp://guest:guest@127.0.0.1:5672/")
+DRAMATIQ_BROKER = {
+    "BROKER": "dramatiq.brokers.rabbitmq.RabbitmqBroker",
+    "OPTIONS": {
+        "url": RABBITMQ_URL,
+        # Publisher confirms: a send() returns only once RabbitMQ has the message.
+        "confirm_delivery": True,
+    },
+    # Listed in full: passing MIDDLEWARE replaces dramatiq's defaults, and
+    # django-dramatiq 0.15's own default names a Prometheus path that no longer exists.
+    "MIDDLEWARE": [
+        "dramatiq.middleware.AgeLimit",
+        "dramatiq.middleware.TimeLimit",
+        "dramatiq.middleware.Callbacks",
+        "dramatiq.middleware.Pipelines",
+        "dramatiq.middleware.Retries",
+        "dramatiq.middleware.ShutdownNotifications",
+        "dramatiq.middleware.AsyncIO",
+        "django_dramatiq.middleware.DbConnectionsMiddleware",
+    ],
+}
+DRAMATIQ_AUTODISCOVER_MODULES = ["tasks", "lookups", "scheduler"]
+DRAMATIQ_TASKS_DATABASE = "default"
+
+# ------------------------------------------------------------------------------
+# Lookup pipeline
+# ------------------------------------------------------------------------------
+# The scraper gives up on its own well before the actor's time limit fires, so a
+# lookup normally ends with a typed result rather than an async exception.
+SCRAPER_DEADLINE_SECONDS = env.float("SCRAPER_DEADLINE_SECONDS", default=60.0)
+LOOKUP_TIME_LIMIT_MS = env.int("LOOKUP_TIME_LIMIT_MS", default=120_000)
+LOOKUP_MAX_RETRIES = env.int("LOOKUP_MAX_RETRIES", default=5)
+LOOKUP_MIN_BACKOFF_MS = env.int("LOOKUP_MIN_BACKOFF_MS", default=15_000)
+# Far under RabbitMQ's 30-minute consumer_timeout: retried messages are held unacked.
+LOOKUP_MAX_BACKOFF_MS = env.int("LOOKUP_MAX_BACKOFF_MS", default=5 * 60_000)
+# A claimed row whose worker vanished becomes claimable again after the lease.
+LOOKUP_LEASE_SECONDS = env.int("LOOKUP_LEASE_SECONDS", default=180)
+LOOKUP_REFRESH_COOLDOWN_SECONDS = env.int("LOOKUP_REFRESH_COOLDOWN_SECONDS", default=30)
+LOOKUP_BULK_REFRESH_LIMIT = env.int("LOOKUP_BULK_REFRESH_LIMIT", default=10)
+
+# ------------------------------------------------------------------------------
+# Registraduría client (scrapers/). Defaults point at the local replica.
+# ------------------------------------------------------------------------------
+REPLICA_HOST = env("REPLICA_HOST", default="127.0.0.1")
+REPLICA_PORT = env.int("REPLICA_PORT", default=8001)
+REGISTRADURIA_WSP_URL = env(
+    "REGISTRADURIA_WSP_URL", default=f"http://{REPLICA_HOST}:{REPLICA_PORT}/censo/consultar/"
+)
+REGISTRADURIA_CONSULTACENSO_URL = env(
+    "REGISTRADURIA_CONSULTACENSO_URL", default=f"http://{REPLICA_HOST}:{REPLICA_PORT}/consultacenso/"
+)
+CAPTCHA_SOLVER = env("CAPTCHA_SOLVER", default="2captcha")
+TWOCAPTCHA_API_KEY = env("TWOCAPTCHA_API_KEY", default="replica-key")
+TWOCAPTCHA_SERVER = env("TWOCAPTCHA_SERVER", default=f"http://{REPLICA_HOST}:{REPLICA_PORT}")
+# 2captcha recommends polling every 5 s; the replica answers at once, so locally shorter.
+TWOCAPTCHA_POLLING_INTERVAL = env.float("TWOCAPTCHA_POLLING_INTERVAL", default=5.0)
+CHROMIUM_PATH = env("CHROMIUM_PATH", default="")
+BROWSER_PAGE_POOL_SIZE = env.int("BROWSER_PAGE_POOL_SIZE", default=8)
+BROWSER_PAGE_MAX_USES = env.int("BROWSER_PAGE_MAX_USES", default=200)
+
+# ------------------------------------------------------------------------------
+# Scheduler
+# ------------------------------------------------------------------------------
+REFRESH_CRON = env("REFRESH_CRON", default="30 2 * * *")
+REFRESH_MAX_AGE_DAYS = env.int("REFRESH_MAX_AGE_DAYS", default=30)
+REFRESH_ERROR_AGE_HOURS = env.int("REFRESH_ERROR_AGE_HOURS", default=24)
+REFRESH_BATCH_SIZE = env.int("REFRESH_BATCH_SIZE", default=1000)
+# Sends are spread over this window so the fleet finishes before morning.
+REFRESH_WINDOW_SECONDS = env.int("REFRESH_WINDOW_SECONDS", default=4 * 3600)
+SWEEPER_INTERVAL_MINUTES = env.int("SWEEPER_INTERVAL_MINUTES", default=5)
+SCHEDULER_MISFIRE_GRACE_SECONDS = env.int("SCHEDULER_MISFIRE_GRACE_SECONDS", default=6 * 3600)
+
+# ------------------------------------------------------------------------------
+# Logging: to stderr; personal data is masked by the code that logs it.
+# ------------------------------------------------------------------------------
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(process)d %(message)s"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
+    "loggers": {
+        "pika": {"level": "WARNING"},
+        "django.db.backends": {"level": "WARNING"},
+    },
+}

@@ -1,0 +1,24 @@
+"""Test run: fast hashing, short retry policy, real broker and database."""
+
+from .base import *  # noqa: F403
+from .base import DATABASES, VAR_DIR, env
+
+SECRET_KEY = "test-only-not-a-secret"
+DEBUG = False
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+TWOCAPTCHA_POLLING_INTERVAL = 0.1
+SCRAPER_DEADLINE_SECONDS = env.float("SCRAPER_DEADLINE_SECONDS", default=20.0)
+LOOKUP_TIME_LIMIT_MS = env.int("LOOKUP_TIME_LIMIT_MS", default=40_000)
+LOOKUP_MAX_RETRIES = env.int("LOOKUP_MAX_RETRIES", default=2)
+LOOKUP_MIN_BACKOFF_MS = env.int("LOOKUP_MIN_BACKOFF_MS", default=200)
+LOOKUP_MAX_BACKOFF_MS = env.int("LOOKUP_MAX_BACKOFF_MS", default=1000)
+LOOKUP_LEASE_SECONDS = env.int("LOOKUP_LEASE_SECONDS", default=60)
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # A file, not :memory:, so worker subprocesses started by end-to-end tests see
+    # the same test database.
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-db.sqlite3")}

@@ -1,0 +1,1 @@
+"""Reads. One module per concern, e.g. ``from accounts.selectors.users import ...``."""

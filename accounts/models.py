@@ -143,6 +143,11 @@ class CedulaInfo(models.Model):
     resolucion = models.CharField("resolución", max_length=100, blank=True)
     fecha_novedad = models.CharField("fecha de novedad", max_length=30, blank=True)
     source = models.CharField("fuente", max_length=30, blank=True)
+    # The last answer from the Registraduría (never pending/processing/error): what
+    # the change history compares against while the row is being refreshed.
+    result_status = models.CharField(
+        "último resultado", max_length=24, choices=CedulaStatus.choices, blank=True
+    )
     message = models.TextField("mensaje para el miembro", blank=True)
     error_detail = models.TextField("detalle del error (operadores)", blank=True)
     raw_response = models.TextField("respuesta cruda", blank=True)

@@ -9,5 +9,6 @@ admin.site.site_title = "PaginaMadre"
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("health/", health, name="health"),
+    path("", include("accounts.urls_cedula")),
     path("", include("accounts.urls")),
 ]

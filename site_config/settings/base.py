@@ -124,6 +124,8 @@ AUTH_PASSWORD_VALIDATORS = [
 SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=14 * 24 * 3600)
 LOGIN_THROTTLE_MAX_FAILURES = env.int("LOGIN_THROTTLE_MAX_FAILURES", default=5)
 LOGIN_THROTTLE_WINDOW_SECONDS = env.int("LOGIN_THROTTLE_WINDOW_SECONDS", default=15 * 60)
+# Per client IP: higher, since members at one office or rally share a public address.
+LOGIN_THROTTLE_IP_MAX_FAILURES = env.int("LOGIN_THROTTLE_IP_MAX_FAILURES", default=20)
 
 # ------------------------------------------------------------------------------
 # Cache (login throttling, rate limits). The database cache is shared by every
@@ -166,11 +168,14 @@ DRAMATIQ_BROKER = {
         "dramatiq.middleware.Pipelines",
         "dramatiq.middleware.Retries",
         "dramatiq.middleware.ShutdownNotifications",
+        "dramatiq.middleware.CurrentMessage",
+        # Before AsyncIO: closes the browser while the event loop still runs.
+        "actors.browser.BrowserLifecycle",
         "dramatiq.middleware.AsyncIO",
         "django_dramatiq.middleware.DbConnectionsMiddleware",
     ],
 }
-DRAMATIQ_AUTODISCOVER_MODULES = ["tasks", "lookups", "scheduler"]
+DRAMATIQ_AUTODISCOVER_MODULES = ["lookups"]
 DRAMATIQ_TASKS_DATABASE = "default"
 
 # ------------------------------------------------------------------------------
@@ -188,6 +193,9 @@ LOOKUP_MAX_BACKOFF_MS = env.int("LOOKUP_MAX_BACKOFF_MS", default=5 * 60_000)
 LOOKUP_LEASE_SECONDS = env.int("LOOKUP_LEASE_SECONDS", default=180)
 LOOKUP_REFRESH_COOLDOWN_SECONDS = env.int("LOOKUP_REFRESH_COOLDOWN_SECONDS", default=30)
 LOOKUP_BULK_REFRESH_LIMIT = env.int("LOOKUP_BULK_REFRESH_LIMIT", default=10)
+# Scrapes started by hand cost money (captcha) and load the site: a budget per requester.
+LOOKUP_REFRESH_RATE_LIMIT = env.int("LOOKUP_REFRESH_RATE_LIMIT", default=60)
+LOOKUP_REFRESH_RATE_WINDOW_SECONDS = env.int("LOOKUP_REFRESH_RATE_WINDOW_SECONDS", default=3600)
 
 # ------------------------------------------------------------------------------
 # Registraduría client (scrapers/). Defaults point at the local replica.

@@ -1,0 +1,468 @@
+"""Writes for the census lookup of a member (CedulaInfo).
+
+The lifecycle of a row:
+
+    (signup / refresh)          (worker claims)          (lookup ends)
+    any final state ──▶ pending ──────────────▶ processing ──────────────▶ final state
+                          ▲                         │ transient failure, retries left
+                          └─────────────────────────┘
+
+Every transition is a conditional UPDATE so concurrent requests, duplicate
+deliveries and several workers never run two lookups for one member at once.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import timedelta
+from functools import partial
+
+from django.conf import settings
+from django.core.cache import cache
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from accounts.models import CedulaChange, CedulaInfo, CedulaStatus, User
+from scrapers.masking import mask_cedula
+from scrapers.registraduria import LookupResult, LookupStatus
+
+log = logging.getLogger(__name__)
+
+QUEUE_LOOKUPS = "lookups"
+QUEUE_REFRESH = "refresh"
+QUEUES = (QUEUE_LOOKUPS, QUEUE_REFRESH)
+
+RAW_RESPONSE_CAP = 64 * 1024
+PLACE_FIELDS = ("departamento", "municipio", "puesto", "direccion", "mesa")
+NOVEDAD_FIELDS = ("novedad", "resolucion", "fecha_novedad")
+
+# What the member reads on the census card, one sentence per state.
+STATUS_MESSAGES: dict[str, str] = {
+    CedulaStatus.PENDING: "Tu consulta está en cola. Te mostraremos el resultado en unos segundos.",
+    CedulaStatus.PROCESSING: "Estamos consultando tu puesto de votación en la Registraduría.",
+    CedulaStatus.FOUND: "Este es tu puesto de votación según la Registraduría.",
+    CedulaStatus.NOT_FOUND: (
+        "Tu cédula no aparece inscrita en el censo electoral. Si acabas de inscribirte, "
+        "el cambio se verá cuando la Registraduría publique el censo definitivo."
+    ),
+    CedulaStatus.CANCELLED_DECEASED: "La Registraduría reporta esta cédula como cancelada por muerte.",
+    CedulaStatus.CANCELLED_OTHER: "La Registraduría reporta una novedad que cancela esta cédula.",
+    CedulaStatus.PENDING_REGISTRADURIA: (
+        "Tu cédula tiene un trámite pendiente en la Registraduría. Vuelve a consultar más adelante."
+    ),
+    CedulaStatus.ERROR: (
+        "No pudimos consultar la Registraduría en este momento. Lo intentaremos de nuevo automáticamente."
+    ),
+    CedulaStatus.TIMEOUT: (
+        "La Registraduría tardó demasiado en responder. Lo intentaremos de nuevo automáticamente."
+    ),
+    CedulaStatus.BLOCKED: (
+        "La Registraduría rechazó la consulta por ahora. Lo intentaremos de nuevo automáticamente."
+    ),
+}
+RETRYING_MESSAGE = "La Registraduría no respondió bien; reintentaremos en unos segundos."
+
+
+class LookupPermanentError(Exception):
+    """The message can never succeed (deleted user, malformed arguments): dead-letter it now."""
+
+
+class LookupTransientError(Exception):
+    """The lookup failed for a reason that may pass: let Dramatiq retry with backoff."""
+
+
+class LookupRetriesExhausted(Exception):
+    """The last allowed attempt failed: the row got its final error status; dead-letter the message."""
+
+
+# ------------------------------------------------------------------------------
+# Sending messages
+# ------------------------------------------------------------------------------
+def _actor_for(queue: str):
+    # Imported late: actor modules must load after django_dramatiq has set up the broker.
+    from actors.lookups import lookup_cedula, refresh_cedula
+
+    if queue == QUEUE_LOOKUPS:
+        return lookup_cedula
+    if queue == QUEUE_REFRESH:
+        return refresh_cedula
+    raise ValueError(f"unknown lookup queue {queue!r}")
+
+
+def cedula_lookup_send(*, user_id: int, queue: str = QUEUE_LOOKUPS, delay_ms: int | None = None) -> bool:
+    """Send one lookup message; never raises.
+
+    Returns False when the broker could not take it: the row stays ``pending``
+    and the scheduler's sweeper sends it again later, so nothing is lost.
+    """
+    actor = _actor_for(queue)
+    try:
+        actor.send_with_options(args=(user_id,), delay=delay_ms)
+    except Exception as exc:  # noqa: BLE001 — any broker failure must not break the caller
+        log.warning(
+            "lookup enqueue failed user_id=%s queue=%s: %s: %s", user_id, queue, type(exc).__name__, exc
+        )
+        return False
+    return True
+
+
+def cedula_lookup_send_many(
+    *, user_ids: Iterable[int], queue: str = QUEUE_REFRESH, batch_size: int = 500
+) -> int:
+    """Publish many lookup messages fast; returns how many RabbitMQ confirmed.
+
+    One AMQP transaction per batch: RabbitMQ acknowledges the whole batch at
+    commit, which is as safe as per-message publisher confirms and ~50x faster
+    than waiting for each confirm. Raises on broker failure so the caller knows
+    which batch was not sent.
+    """
+    from accounts.bulk_publish import BulkPublisher
+
+    actor = _actor_for(queue)
+    sent = 0
+    with BulkPublisher(actor=actor, batch_size=batch_size) as publisher:
+        for user_id in user_ids:
+            publisher.publish(user_id)
+        publisher.flush()
+        sent = publisher.sent
+    return sent
+
+
+# ------------------------------------------------------------------------------
+# Requests: signup, refresh by hand, scheduler
+# ------------------------------------------------------------------------------
+def cedula_lookup_request(*, user_id: int, queue: str = QUEUE_LOOKUPS) -> CedulaInfo:
+    """Mark the member's row pending and send the lookup once the transaction commits."""
+    now = timezone.now()
+    info, created = CedulaInfo.objects.get_or_create(
+        user_id=user_id,
+        defaults={
+            "status": CedulaStatus.PENDING,
+            "requested_at": now,
+            "message": STATUS_MESSAGES[CedulaStatus.PENDING],
+        },
+    )
+    if not created:
+        CedulaInfo.objects.filter(pk=info.pk).update(
+            status=CedulaStatus.PENDING,
+            requested_at=now,
+            message=STATUS_MESSAGES[CedulaStatus.PENDING],
+            claim_token="",
+            lease_expires_at=None,
+        )
+        info.refresh_from_db()
+    transaction.on_commit(partial(cedula_lookup_send, user_id=user_id, queue=queue))
+    return info
+
+
+class RefreshRefusal(enum.StrEnum):
+    IN_FLIGHT = "in_flight"
+    COOLDOWN = "cooldown"
+    RATE_LIMITED = "rate_limited"
+
+
+@dataclass(frozen=True)
+class RefreshOutcome:
+    accepted: bool
+    refusal: RefreshRefusal | None = None
+    message: str = ""
+
+
+def _cooldown() -> timedelta:
+    return timedelta(seconds=settings.LOOKUP_REFRESH_COOLDOWN_SECONDS)
+
+
+def cedula_can_refresh(*, requester: User, target: User) -> bool:
+    """A member refreshes their own row; a leader also those of their own referrals."""
+    if requester.pk == target.pk:
+        return True
+    return requester.is_leader and target.referred_by_id == requester.pk
+
+
+def _rate_limit_hit(*, requester: User, cost: int) -> bool:
+    """Per-requester budget of scrapes started by hand in a sliding-ish window."""
+    key = f"cedula-refresh-budget:{requester.pk}"
+    limit = settings.LOOKUP_REFRESH_RATE_LIMIT
+    window = settings.LOOKUP_REFRESH_RATE_WINDOW_SECONDS
+    cache.add(key, 0, timeout=window)
+    try:
+        used = cache.incr(key, cost)
+    except ValueError:  # expired between add and incr
+        cache.set(key, cost, timeout=window)
+        used = cost
+    return used > limit
+
+
+def cedula_refresh_request(*, requester: User, target: User, queue: str = QUEUE_LOOKUPS) -> RefreshOutcome:
+    """Refresh by hand: refused while a lookup is in flight or during the cooldown.
+
+    Raises PermissionDenied when ``requester`` may not refresh ``target``.
+    """
+    if not cedula_can_refresh(requester=requester, target=target):
+        raise PermissionDenied("No puedes actualizar la consulta de este miembro.")
+    outcomes = cedula_refresh_many(requester=requester, targets=[target], queue=queue)
+    return outcomes[target.pk]
+
+
+def cedula_refresh_many(
+    *, requester: User, targets: Iterable[User], queue: str = QUEUE_LOOKUPS
+) -> dict[int, RefreshOutcome]:
+    """Refresh several rows with the per-row rules; returns an outcome per user id.
+
+    Targets must already be authorised by the caller (``cedula_can_refresh``).
+    """
+    targets = list(targets)
+    if _rate_limit_hit(requester=requester, cost=len(targets)):
+        refused = RefreshOutcome(
+            accepted=False,
+            refusal=RefreshRefusal.RATE_LIMITED,
+            message="Has hecho demasiadas consultas seguidas. Intenta de nuevo en unos minutos.",
+        )
+        return {target.pk: refused for target in targets}
+
+    outcomes: dict[int, RefreshOutcome] = {}
+    now = timezone.now()
+    for target in targets:
+        # A member without a row yet (created outside the signup flow) gets one
+        # in a non-flight state so the conditional update below can take it.
+        CedulaInfo.objects.get_or_create(user_id=target.pk, defaults={"status": CedulaStatus.ERROR})
+        with transaction.atomic():
+            claimed = (
+                CedulaInfo.objects.filter(user_id=target.pk)
+                .exclude(status__in=CedulaStatus.in_flight())
+                .filter(Q(requested_at__isnull=True) | Q(requested_at__lte=now - _cooldown()))
+                .update(
+                    status=CedulaStatus.PENDING,
+                    requested_at=now,
+                    message=STATUS_MESSAGES[CedulaStatus.PENDING],
+                    claim_token="",
+                    lease_expires_at=None,
+                )
+            )
+            if claimed:
+                transaction.on_commit(partial(cedula_lookup_send, user_id=target.pk, queue=queue))
+                outcomes[target.pk] = RefreshOutcome(accepted=True, message="Consulta enviada.")
+                continue
+        info = CedulaInfo.objects.get(user_id=target.pk)
+        if info.is_in_flight:
+            outcomes[target.pk] = RefreshOutcome(
+                accepted=False,
+                refusal=RefreshRefusal.IN_FLIGHT,
+                message="Ya hay una consulta en curso. Espera a que termine.",
+            )
+        else:
+            wait = max(1, int((info.requested_at + _cooldown() - now).total_seconds()) + 1)
+            outcomes[target.pk] = RefreshOutcome(
+                accepted=False,
+                refusal=RefreshRefusal.COOLDOWN,
+                message=f"Acabas de consultar. Podrás actualizar de nuevo en {wait} segundos.",
+            )
+    return outcomes
+
+
+# ------------------------------------------------------------------------------
+# Worker side: claim, run, record
+# ------------------------------------------------------------------------------
+class ClaimResult(enum.StrEnum):
+    CLAIMED = "claimed"
+    NOT_IN_FLIGHT = "not_in_flight"  # stale or duplicate message: the row already has its answer
+    LEASE_HELD = "lease_held"  # another worker holds the row right now
+
+
+@dataclass(frozen=True)
+class Claim:
+    result: ClaimResult
+    token: str = ""
+    cedula: str = ""
+    lease_expires_at: object = None
+
+
+def cedula_claim(*, user_id: int) -> Claim:
+    """Take the row for one lookup with a lease.
+
+    Raises LookupPermanentError when the user does not exist.
+    """
+    try:
+        cedula = User.objects.values_list("cedula", flat=True).get(pk=user_id)
+    except User.DoesNotExist:
+        raise LookupPermanentError(f"user {user_id} does not exist") from None
+    now = timezone.now()
+    token = uuid.uuid4().hex
+    # A row that somehow lost its CedulaInfo (created before the signal, or by hand)
+    # is recreated pending so the message still does its job.
+    CedulaInfo.objects.get_or_create(user_id=user_id, defaults={"status": CedulaStatus.PENDING})
+    claimed = (
+        CedulaInfo.objects.filter(user_id=user_id)
+        .filter(
+            Q(status=CedulaStatus.PENDING)
+            | Q(status=CedulaStatus.PROCESSING, lease_expires_at__lt=now)
+            | Q(status=CedulaStatus.PROCESSING, lease_expires_at__isnull=True)
+        )
+        .update(
+            status=CedulaStatus.PROCESSING,
+            claim_token=token,
+            claimed_at=now,
+            lease_expires_at=now + timedelta(seconds=settings.LOOKUP_LEASE_SECONDS),
+            message=STATUS_MESSAGES[CedulaStatus.PROCESSING],
+        )
+    )
+    if claimed:
+        return Claim(ClaimResult.CLAIMED, token=token, cedula=cedula)
+    status, lease = CedulaInfo.objects.values_list("status", "lease_expires_at").get(user_id=user_id)
+    if status == CedulaStatus.PROCESSING:
+        return Claim(ClaimResult.LEASE_HELD, cedula=cedula, lease_expires_at=lease)
+    return Claim(ClaimResult.NOT_IN_FLIGHT, cedula=cedula)
+
+
+def _final_status_for(result: LookupResult) -> str:
+    status = result.status
+    if status == LookupStatus.FOUND:
+        return CedulaStatus.FOUND
+    if status == LookupStatus.NOT_FOUND:
+        return CedulaStatus.NOT_FOUND
+    if status == LookupStatus.CANCELLED:
+        return CedulaStatus.CANCELLED_DECEASED if result.deceased else CedulaStatus.CANCELLED_OTHER
+    if status == LookupStatus.PENDING:
+        return CedulaStatus.PENDING_REGISTRADURIA
+    if status == LookupStatus.BLOCKED:
+        return CedulaStatus.BLOCKED
+    if result.timed_out:
+        return CedulaStatus.TIMEOUT
+    return CedulaStatus.ERROR
+
+
+def _operator_detail(result: LookupResult) -> str:
+    parts = [f"status={result.status}", f"source={result.source or '-'}"]
+    if result.timed_out:
+        parts.append("timed_out")
+    if result.error:
+        parts.append(f"error={result.error}")
+    if result.message:
+        parts.append(f"site_message={result.message[:500]}")
+    return " ".join(parts)
+
+
+class RecordOutcome(enum.StrEnum):
+    DONE = "done"  # final state written
+    RETRY = "retry"  # transient failure recorded; the message should be retried
+    EXHAUSTED = "exhausted"  # transient failure on the last attempt; final error status written
+    LOST_LEASE = "lost_lease"  # someone else owns the row now; nothing written
+
+
+@transaction.atomic
+def cedula_record_result(
+    *, user_id: int, token: str, result: LookupResult, final_attempt: bool
+) -> RecordOutcome:
+    """Write a lookup's outcome if this worker still holds the row's lease."""
+    try:
+        info = CedulaInfo.objects.select_for_update().get(user_id=user_id)
+    except CedulaInfo.DoesNotExist:
+        return RecordOutcome.LOST_LEASE
+    if info.claim_token != token or info.status != CedulaStatus.PROCESSING:
+        return RecordOutcome.LOST_LEASE
+
+    now = timezone.now()
+    info.attempts += 1
+    info.raw_response = (result.raw or "")[:RAW_RESPONSE_CAP]
+    failed = result.is_transient or result.status == LookupStatus.UNKNOWN
+    info.error_detail = _operator_detail(result) if failed else ""
+    info.claim_token = ""
+    info.lease_expires_at = None
+    if result.source:
+        info.source = result.source
+
+    if result.is_transient and not final_attempt:
+        info.status = CedulaStatus.PENDING
+        info.message = RETRYING_MESSAGE
+        info.save()
+        return RecordOutcome.RETRY
+
+    new_status = _final_status_for(result)
+    info.status = new_status
+    info.message = STATUS_MESSAGES[new_status]
+    info.fetched_at = now
+    if new_status in CedulaStatus.results():
+        # Failures keep the last known voting place; only answers replace it.
+        before = _tracked_snapshot(info, status=info.result_status)
+        for field in (*PLACE_FIELDS, *NOVEDAD_FIELDS):
+            setattr(info, field, getattr(result, field, "") or "")
+        after = _tracked_snapshot(info, status=new_status)
+        if info.result_status and before != after:
+            info.changed_at = now
+            CedulaChange.objects.create(
+                user_id=user_id, changed_at=now, source=result.source or "", old=before, new=after
+            )
+        info.result_status = new_status
+    info.save()
+    log.info(
+        "lookup recorded user_id=%s cedula=%s status=%s source=%s",
+        user_id,
+        mask_cedula(info.user.cedula),
+        new_status,
+        result.source or "-",
+    )
+    return RecordOutcome.EXHAUSTED if result.is_transient else RecordOutcome.DONE
+
+
+def _tracked_snapshot(info: CedulaInfo, *, status: str) -> dict[str, str]:
+    snapshot = {field: getattr(info, field) for field in (*PLACE_FIELDS, *NOVEDAD_FIELDS)}
+    snapshot["status"] = status
+    return snapshot
+
+
+def cedula_lookup_run(
+    *, user_id: int, final_attempt: bool, perform: Callable[[str], LookupResult]
+) -> tuple[Claim, RecordOutcome | None]:
+    """Claim the row, run ``perform(cedula)`` and record what it returned.
+
+    ``perform`` is the browser lookup; it is injected so this service knows
+    nothing about worker processes or event loops. A ``BaseException`` from it
+    (time limit, shutdown) releases the row as a transient timeout first.
+    """
+    claim = cedula_claim(user_id=user_id)
+    if claim.result != ClaimResult.CLAIMED:
+        return claim, None
+    try:
+        result = perform(claim.cedula)
+    except BaseException as exc:
+        interrupted = LookupResult(
+            status=LookupStatus.SITE_ERROR, timed_out=True, error=f"interrupted: {type(exc).__name__}"
+        )
+        cedula_record_result(
+            user_id=user_id, token=claim.token, result=interrupted, final_attempt=final_attempt
+        )
+        raise
+    return claim, cedula_record_result(
+        user_id=user_id, token=claim.token, result=result, final_attempt=final_attempt
+    )
+
+
+def cedula_lookup_defer(*, user_id: int, queue: str, until) -> None:
+    """Send the lookup again to run once ``until`` (a lease expiry) has passed.
+
+    A new message rather than a retry, so waiting for a lease never uses up the
+    retries that belong to the site's failures.
+    """
+    delay_ms = 1000
+    if until is not None:
+        delay_ms = max(delay_ms, int((until - timezone.now()).total_seconds() * 1000) + 1000)
+    if not cedula_lookup_send(user_id=user_id, queue=queue, delay_ms=delay_ms):
+        raise LookupTransientError(f"could not defer the lookup of user {user_id}")
+
+
+def cedula_mark_failed(*, user_id: int, detail: str) -> None:
+    """A message died for a reason that is not the site's (a bug): end the row's wait."""
+    CedulaInfo.objects.filter(user_id=user_id).update(
+        status=CedulaStatus.ERROR,
+        message=STATUS_MESSAGES[CedulaStatus.ERROR],
+        error_detail=detail[:2000],
+        claim_token="",
+        lease_expires_at=None,
+        fetched_at=timezone.now(),
+    )

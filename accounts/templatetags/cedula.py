@@ -1,0 +1,54 @@
+"""Census card rendering shared by home, perfil and the refresh endpoints."""
+
+from urllib.parse import quote_plus
+
+from django import template
+
+from accounts.models import CedulaStatus
+from accounts.selectors.cedulas import cedula_info_for, cedula_latest_change
+
+register = template.Library()
+
+BADGE_CLASSES = {
+    CedulaStatus.PENDING: "text-bg-secondary",
+    CedulaStatus.PROCESSING: "text-bg-info",
+    CedulaStatus.FOUND: "text-bg-success",
+    CedulaStatus.NOT_FOUND: "text-bg-warning",
+    CedulaStatus.CANCELLED_DECEASED: "text-bg-dark",
+    CedulaStatus.CANCELLED_OTHER: "text-bg-dark",
+    CedulaStatus.PENDING_REGISTRADURIA: "text-bg-warning",
+    CedulaStatus.ERROR: "text-bg-danger",
+    CedulaStatus.TIMEOUT: "text-bg-danger",
+    CedulaStatus.BLOCKED: "text-bg-danger",
+}
+
+
+@register.filter
+def cedula_badge(status: str) -> str:
+    return BADGE_CLASSES.get(status, "text-bg-secondary")
+
+
+@register.filter
+def map_url(info) -> str:
+    """A map search for the voting place (opens the member's map app on phones)."""
+    parts = [info.puesto, info.direccion, info.municipio, info.departamento, "Colombia"]
+    query = ", ".join(part for part in parts if part)
+    return f"https://www.google.com/maps/search/?api=1&query={quote_plus(query)}"
+
+
+@register.inclusion_tag("accounts/partials/cedula_card_body.html", takes_context=True)
+def cedula_card(context):
+    request = context["request"]
+    user = request.user
+    info = cedula_info_for(user=user)
+    return {
+        "request": request,
+        "csrf_token": context.get("csrf_token"),
+        "info": info,
+        "latest_change": cedula_latest_change(user=user) if info and info.changed_at else None,
+        "in_flight": bool(info and info.is_in_flight),
+        "has_place": bool(info and info.puesto),
+        "statuses": CedulaStatus,
+        "cedula_notice": context.get("cedula_notice", ""),
+        "cedula_notice_level": context.get("cedula_notice_level", "info"),
+    }

@@ -1,0 +1,60 @@
+"""The worker process's Registraduría client.
+
+One ``RegistraduriaClient`` (one Chromium, a pool of warm pages) per worker
+process, living on Dramatiq's AsyncIO event-loop thread; every worker thread
+runs its lookup there as a coroutine, so N threads share one browser.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from dramatiq.asyncio import get_event_loop_thread
+from dramatiq.middleware import Middleware
+
+log = logging.getLogger(__name__)
+
+_client = None
+_client_lock = threading.Lock()
+
+
+def get_client():
+    """Return this process's client, creating it on first use."""
+    global _client
+    with _client_lock:
+        if _client is None:
+            from accounts.scraping import build_client_config
+            from scrapers.client import RegistraduriaClient
+
+            _client = RegistraduriaClient(build_client_config())
+        return _client
+
+
+def lookup_in_worker(cedula: str):
+    """Run one lookup on the worker's event loop and wait for its LookupResult.
+
+    A time limit or shutdown interrupting the waiting thread cancels the
+    coroutine, which hands its page back to the pool.
+    """
+    return get_event_loop_thread().run_coroutine(get_client().lookup(cedula))
+
+
+class BrowserLifecycle(Middleware):
+    """Close the browser cleanly when the worker shuts down.
+
+    Listed before ``AsyncIO`` in the middleware so this runs while the event loop
+    is still alive (AsyncIO stops it in ``after_worker_shutdown``).
+    """
+
+    def before_worker_shutdown(self, broker, worker) -> None:
+        global _client
+        with _client_lock:
+            client, _client = _client, None
+        if client is None:
+            return
+        try:
+            get_event_loop_thread().run_coroutine(client.close())
+            log.info("browser closed for worker shutdown")
+        except Exception:  # shutdown must go on whatever the browser does
+            log.exception("closing the browser at shutdown failed")

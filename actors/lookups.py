@@ -1,0 +1,58 @@
+"""Lookup actors: ids in, one service call, policy on the decorator.
+
+Two queues so a signup never waits behind the nightly backlog: ``lookups``
+(signups, refresh by hand) has actor priority 0 and ``refresh`` (bulk) 100, so
+inside a worker a lookups message jumps ahead of every prefetched refresh
+message; operators may also run a worker for ``--queues lookups`` alone.
+"""
+
+import logging
+
+import dramatiq
+from django.conf import settings
+from dramatiq.middleware import CurrentMessage
+
+from accounts.services import cedulas
+from actors.browser import lookup_in_worker
+
+log = logging.getLogger(__name__)
+
+_POLICY = {
+    "max_retries": settings.LOOKUP_MAX_RETRIES,
+    "min_backoff": settings.LOOKUP_MIN_BACKOFF_MS,
+    "max_backoff": settings.LOOKUP_MAX_BACKOFF_MS,
+    "time_limit": settings.LOOKUP_TIME_LIMIT_MS,
+    # Never retried: straight to the dead-letter queue. TypeError covers messages
+    # whose arguments don't fit the actor's signature.
+    "throws": (cedulas.LookupPermanentError, cedulas.LookupRetriesExhausted, TypeError),
+}
+
+
+def _run(user_id, *, queue: str) -> None:
+    if not isinstance(user_id, int) or isinstance(user_id, bool) or user_id <= 0:
+        raise cedulas.LookupPermanentError(f"malformed user id {user_id!r}")
+    message = CurrentMessage.get_current_message()
+    retries = message.options.get("retries", 0) if message else 0
+    claim, outcome = cedulas.cedula_lookup_run(
+        user_id=user_id,
+        final_attempt=retries >= settings.LOOKUP_MAX_RETRIES,
+        perform=lookup_in_worker,
+    )
+    if claim.result == cedulas.ClaimResult.LEASE_HELD:
+        # Another worker holds the row (a duplicate delivery, or a killed worker's
+        # lease still running): look again once the lease has expired.
+        cedulas.cedula_lookup_defer(user_id=user_id, queue=queue, until=claim.lease_expires_at)
+    elif outcome == cedulas.RecordOutcome.RETRY:
+        raise cedulas.LookupTransientError(f"transient lookup failure for user {user_id}")
+    elif outcome == cedulas.RecordOutcome.EXHAUSTED:
+        raise cedulas.LookupRetriesExhausted(f"retries exhausted for user {user_id}")
+
+
+@dramatiq.actor(actor_name="lookup_cedula", queue_name=cedulas.QUEUE_LOOKUPS, priority=0, **_POLICY)
+def lookup_cedula(user_id: int) -> None:
+    _run(user_id, queue=cedulas.QUEUE_LOOKUPS)
+
+
+@dramatiq.actor(actor_name="refresh_cedula", queue_name=cedulas.QUEUE_REFRESH, priority=100, **_POLICY)
+def refresh_cedula(user_id: int) -> None:
+    _run(user_id, queue=cedulas.QUEUE_REFRESH)

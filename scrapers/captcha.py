@@ -1,0 +1,199 @@
+"""reCAPTCHA solvers behind one small async interface.
+
+``TwoCaptchaSolver`` uses the official ``2captcha-python`` client (``twocaptcha.AsyncTwoCaptcha``) to
+build and parse its in.php/res.php requests. Two things are adapted, both minimal:
+
+* the transport: the official ``AsyncApiClient`` hard-codes ``https://`` + host and opens a new
+  HTTP client per request. ``_ServerApiClient`` takes a full base URL from settings (the replica's
+  stand-in is plain http on 127.0.0.1:PORT) and reuses one pooled ``httpx.AsyncClient``;
+* the polling loop: the official ``wait_result`` truncates the interval to whole seconds, so a short
+  interval against the replica (0.1 s) becomes a busy loop. We poll with the official ``get_result``
+  on our own float interval instead.
+
+Everything is async on the caller's event loop, so 16 concurrent solves cost 16 sleeping coroutines,
+not 16 blocked threads.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import Protocol
+
+import httpx
+from twocaptcha import AsyncApiClient, AsyncTwoCaptcha
+from twocaptcha.exceptions.api import ApiException as TransportApiException
+from twocaptcha.exceptions.api import NetworkException as TransportNetworkException
+from twocaptcha.exceptions.solver import NetworkException as NotReady
+from twocaptcha.exceptions.solver import SolverExceptions
+
+logger = logging.getLogger(__name__)
+
+
+class CaptchaError(Exception):
+    """The solver could not produce a token.
+
+    ``code`` is the service's error code (``ERROR_CAPTCHA_UNSOLVABLE``, ...) or ``"NETWORK"`` /
+    ``"TIMEOUT"``; ``rejected`` is True when the service refused this captcha (worth a fresh
+    attempt later), False for transport trouble. Messages never contain the API key.
+    """
+
+    def __init__(self, message: str, *, code: str, rejected: bool) -> None:
+        super().__init__(message)
+        self.code = code
+        self.rejected = rejected
+
+
+class CaptchaSolver(Protocol):
+    """Anything that turns a reCAPTCHA v2 (sitekey + page URL) into a response token."""
+
+    async def solve_recaptcha(self, *, sitekey: str, page_url: str) -> str: ...
+
+    async def aclose(self) -> None: ...
+
+
+class NoCaptchaSolver:
+    """For targets without a captcha: gives an empty token, which such targets ignore."""
+
+    async def solve_recaptcha(self, *, sitekey: str, page_url: str) -> str:
+        return ""
+
+    async def aclose(self) -> None:
+        return None
+
+
+class _RedactFilter(logging.Filter):
+    """Masks API keys in records of loggers we do not own (httpx logs every request URL at INFO,
+    and res.php URLs carry ``key=...``)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.secrets: set[str] = set()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if self.secrets:
+            message = record.getMessage()
+            if any(secret in message for secret in self.secrets):
+                for secret in self.secrets:
+                    message = message.replace(secret, "***")
+                record.msg, record.args = message, None
+        return True
+
+
+_redact = _RedactFilter()
+for _name in ("httpx", "httpcore"):
+    logging.getLogger(_name).addFilter(_redact)
+
+
+class _ServerApiClient(AsyncApiClient):
+    """The official transport with a configurable base URL and one shared connection pool."""
+
+    def __init__(self, base_url: str, *, http: httpx.AsyncClient) -> None:
+        super().__init__(post_url=base_url)
+        self.base_url = base_url.rstrip("/")
+        self.http = http
+
+    async def in_(self, files=None, **kwargs):
+        # Only reCAPTCHA goes through here: no files to upload.
+        return await self._call("POST", "/in.php", kwargs)
+
+    async def res(self, **kwargs):
+        return await self._call("GET", "/res.php", kwargs)
+
+    async def _call(self, method: str, path: str, params: dict) -> str:
+        try:
+            if method == "POST":
+                resp = await self.http.post(self.base_url + path, data=params)
+            else:
+                resp = await self.http.get(self.base_url + path, params=params)
+        except httpx.HTTPError as exc:
+            # The exception's text may embed the URL (with key=...): keep only its type.
+            raise TransportNetworkException(type(exc).__name__) from None
+        if resp.status_code != 200:
+            raise TransportNetworkException(f"bad response: {resp.status_code}")
+        text = resp.content.decode("utf-8", "replace")
+        if "ERROR" in text:
+            raise TransportApiException(text.strip()[:200])
+        return text
+
+
+class TwoCaptchaSolver:
+    """Solves reCAPTCHA v2 through 2captcha (or anything speaking its API, like the replica).
+
+    :param api_key: the account key; never logged.
+    :param server: base URL, e.g. ``https://2captcha.com`` or ``http://127.0.0.1:8001``. A bare host
+        name gets ``https://``.
+    :param polling_interval: seconds between ``res.php`` polls (2captcha asks for 5; the replica
+        answers at once, so shorter there).
+    :param timeout: give up on one solve after this many seconds (the lookup deadline is usually
+        shorter and wins).
+    """
+
+    def __init__(
+        self, *, api_key: str, server: str, polling_interval: float = 5.0, timeout: float = 180.0
+    ) -> None:
+        if "://" not in server:
+            server = "https://" + server
+        self._api_key = api_key
+        self.polling_interval = max(0.01, float(polling_interval))
+        self.timeout = timeout
+        if api_key:
+            _redact.secrets.add(api_key)
+        # Connections kept alive across polls; limits sized for a busy worker (pool of 16+ pages).
+        self._http = httpx.AsyncClient(
+            timeout=httpx.Timeout(30.0, connect=10.0),
+            limits=httpx.Limits(max_connections=64, max_keepalive_connections=32),
+            follow_redirects=True,
+        )
+        self._client = AsyncTwoCaptcha(apiKey=api_key, server=server, pollingInterval=polling_interval)
+        self._client.api_client = _ServerApiClient(server, http=self._http)
+
+    def __repr__(self) -> str:
+        return f"TwoCaptchaSolver(server={self._client.api_client.base_url!r}, key=***)"
+
+    def _scrub(self, text: str) -> str:
+        return text.replace(self._api_key, "***") if self._api_key else text
+
+    async def solve_recaptcha(self, *, sitekey: str, page_url: str) -> str:
+        """Return a reCAPTCHA response token for ``sitekey`` on ``page_url``.
+
+        :raises CaptchaError: on service errors (``rejected=True``), network trouble or timeout.
+        """
+        try:
+            captcha_id = await self._client.send(method="userrecaptcha", googlekey=sitekey, url=page_url)
+            give_up = time.monotonic() + self.timeout
+            while True:
+                await asyncio.sleep(self.polling_interval)
+                try:
+                    return await self._client.get_result(captcha_id)
+                except NotReady:
+                    # CAPCHA_NOT_READY, or a poll that failed in transit: both mean "ask again".
+                    if time.monotonic() >= give_up:
+                        raise CaptchaError(
+                            f"captcha solver: no answer in {self.timeout:.0f}s",
+                            code="TIMEOUT",
+                            rejected=False,
+                        ) from None
+        except (TransportApiException, SolverExceptions) as exc:
+            message = self._scrub(str(exc))
+            code = next((word for word in message.replace("|", " ").split() if word.startswith("ERROR")), "")
+            if code:
+                raise CaptchaError(f"captcha solver: {code}", code=code, rejected=True) from None
+            raise CaptchaError(f"captcha solver: {message[:200]}", code="API", rejected=False) from None
+        except TransportNetworkException as exc:
+            raise CaptchaError(
+                f"captcha solver: network error ({self._scrub(str(exc))})", code="NETWORK", rejected=False
+            ) from None
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+
+def build_solver(kind: str, *, api_key: str = "", server: str = "", polling_interval: float = 5.0):
+    """Return the solver named ``kind`` (``"2captcha"`` or ``"none"``)."""
+    if kind == "none":
+        return NoCaptchaSolver()
+    if kind == "2captcha":
+        return TwoCaptchaSolver(api_key=api_key, server=server, polling_interval=polling_interval)
+    raise ValueError(f"unknown captcha solver {kind!r} (expected '2captcha' or 'none')")

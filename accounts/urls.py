@@ -1,4 +1,3 @@
-from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from . import views
@@ -7,5 +6,11 @@ app_name = "accounts"
 
 urlpatterns = [
     path("", views.home, name="home"),
-    path("ingresar/", auth_views.LoginView.as_view(), name="login"),
+    path("registro/", views.register, name="register"),
+    path("ingresar/", views.login_view, name="login"),
+    path("salir/", views.logout_view, name="logout"),
+    path("perfil/", views.profile, name="profile"),
+    path("referidos/", views.referrals, name="referrals"),
+    path("referidos/exportar.csv", views.referrals_csv, name="referrals_csv"),
+    path("politica-de-datos/", views.data_policy, name="data_policy"),
 ]

@@ -1,5 +1,231 @@
-from django.shortcuts import render
+import csv
+from collections.abc import Iterator
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import login as auth_login
+from django.contrib.auth import logout as auth_logout
+from django.contrib.auth import update_session_auth_hash
+from django.contrib.auth.decorators import login_not_required
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.cache import never_cache
+from django.views.decorators.debug import sensitive_post_parameters
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from accounts.forms import (
+    LoginForm,
+    PortalPasswordChangeForm,
+    ProfileForm,
+    ReferralSearchForm,
+    RegistrationForm,
+)
+from accounts.models import User
+from accounts.selectors.users import (
+    REFERRALS_PER_PAGE,
+    user_by_referral_code,
+    user_referral_count,
+    user_referrals,
+)
+from accounts.services.users import user_profile_update, user_register
 
 
-def home(request):
-    return render(request, "accounts/home.html")
+def _referral_link(request: HttpRequest, user: User) -> str:
+    return request.build_absolute_uri(f"{reverse('accounts:register')}?ref={user.referral_code}")
+
+
+def _safe_next(request: HttpRequest) -> str:
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return reverse(settings.LOGIN_REDIRECT_URL)
+
+
+# --- Public pages ---------------------------------------------------------------------
+@login_not_required
+@require_GET
+def data_policy(request: HttpRequest) -> HttpResponse:
+    return render(request, "accounts/data_policy.html")
+
+
+@login_not_required
+@sensitive_post_parameters("password1", "password2")
+@never_cache
+@require_http_methods(["GET", "POST"])
+def register(request: HttpRequest) -> HttpResponse:
+    if request.user.is_authenticated:
+        return redirect("accounts:home")
+    if request.method == "POST":
+        data = request.POST.copy()
+        # A form posted to /registro/?ref=X without the hidden field still counts.
+        if not data.get("ref"):
+            data["ref"] = request.GET.get("ref", "")
+        form = RegistrationForm(data)
+        if form.is_valid():
+            try:
+                user = user_register(
+                    cedula=form.cleaned_data["cedula"],
+                    nombre_completo=form.cleaned_data["nombre_completo"],
+                    telefono=form.cleaned_data["telefono"],
+                    password=form.cleaned_data["password1"],
+                    accepted_data_policy=form.cleaned_data["accepted_data_policy"],
+                    referred_by=form.cleaned_data["ref"],
+                )
+            except ValidationError as error:
+                form.add_error(None, error)
+            else:
+                auth_login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+                messages.success(request, "¡Bienvenido! Tu cuenta quedó creada.")
+                return redirect("accounts:home")
+    else:
+        form = RegistrationForm(initial={"ref": request.GET.get("ref", "")})
+    referrer = user_by_referral_code(code=form["ref"].value())
+    return render(request, "accounts/register.html", {"form": form, "referrer": referrer})
+
+
+@login_not_required
+@sensitive_post_parameters("password")
+@never_cache
+@require_http_methods(["GET", "POST"])
+def login_view(request: HttpRequest) -> HttpResponse:
+    if request.user.is_authenticated:
+        return redirect("accounts:home")
+    form = LoginForm(request, data=request.POST if request.method == "POST" else None)
+    if form.is_valid():
+        auth_login(request, form.get_user())
+        # Unchecked: the cookie dies with the browser. Checked: SESSION_COOKIE_AGE (14 days).
+        request.session.set_expiry(settings.SESSION_COOKIE_AGE if form.cleaned_data["remember"] else 0)
+        return redirect(_safe_next(request))
+    return render(request, "accounts/login.html", {"form": form, "next": request.GET.get("next", "")})
+
+
+@require_POST
+def logout_view(request: HttpRequest) -> HttpResponse:
+    auth_logout(request)
+    messages.info(request, "Cerraste tu sesión.")
+    return redirect(settings.LOGOUT_REDIRECT_URL)
+
+
+# --- Member pages ---------------------------------------------------------------------
+@require_GET
+def home(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    count = user_referral_count(user=user)
+    goal = max(user.referral_goal, 1)
+    return render(
+        request,
+        "accounts/home.html",
+        {
+            "referral_link": _referral_link(request, user),
+            "referral_count": count,
+            "referral_goal": goal,
+            "referral_progress": min(100, round(count * 100 / goal)),
+        },
+    )
+
+
+@sensitive_post_parameters("old_password", "new_password1", "new_password2")
+@require_http_methods(["GET", "POST"])
+def profile(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    initial = {
+        "nombre_completo": user.nombre_completo,
+        "telefono": user.telefono,
+        "referral_goal": user.referral_goal,
+    }
+    profile_form = ProfileForm(initial=initial)
+    password_form = PortalPasswordChangeForm(user)
+    if request.method == "POST":
+        if request.POST.get("form") == "password":
+            password_form = PortalPasswordChangeForm(user, request.POST)
+            if password_form.is_valid():
+                password_form.save()
+                # Keep this session alive; other sessions of the member end.
+                update_session_auth_hash(request, password_form.user)
+                messages.success(request, "Tu contraseña quedó cambiada.")
+                return redirect("accounts:profile")
+        else:
+            profile_form = ProfileForm(request.POST)
+            if profile_form.is_valid():
+                user_profile_update(user=user, **profile_form.cleaned_data)
+                messages.success(request, "Tus datos quedaron guardados.")
+                return redirect("accounts:profile")
+    return render(
+        request,
+        "accounts/profile.html",
+        {"profile_form": profile_form, "password_form": password_form},
+    )
+
+
+@require_GET
+def referrals(request: HttpRequest) -> HttpResponse:
+    search = ReferralSearchForm(request.GET)
+    query = search.cleaned_data["q"] if search.is_valid() else ""
+    page = Paginator(user_referrals(user=request.user, query=query), REFERRALS_PER_PAGE).get_page(
+        request.GET.get("page")
+    )
+    return render(
+        request,
+        "accounts/referrals.html",
+        {
+            "search": search,
+            "query": query,
+            "page": page,
+            "referral_total": user_referral_count(user=request.user),
+        },
+    )
+
+
+# --- CSV export -----------------------------------------------------------------------
+# ";" because Excel set to Spanish (Colombia) uses "," as the decimal mark and ";" as
+# its list separator, so a double-clicked file opens in columns. The BOM makes Excel
+# read UTF-8 (accents, ñ). No "sep=;" line: with it Excel ignores the BOM.
+CSV_SEPARATOR = ";"
+_FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_safe(value: object) -> str:
+    """Neutralise spreadsheet formulas (CSV injection) by prefixing a quote."""
+    text = "" if value is None else str(value)
+    return f"'{text}" if text.startswith(_FORMULA_PREFIXES) else text
+
+
+class _Echo:
+    def write(self, value: str) -> str:
+        return value
+
+
+def _referral_csv_rows(referrals) -> Iterator[list[str]]:
+    yield ["Nombre completo", "Cédula", "Teléfono", "Fecha de registro"]
+    for referral in referrals.iterator(chunk_size=1000):
+        yield [
+            referral.nombre_completo,
+            referral.cedula,
+            referral.telefono,
+            timezone.localtime(referral.date_joined).strftime("%Y-%m-%d %H:%M"),
+        ]
+
+
+@require_GET
+def referrals_csv(request: HttpRequest) -> StreamingHttpResponse:
+    search = ReferralSearchForm(request.GET)
+    query = search.cleaned_data["q"] if search.is_valid() else ""
+    writer = csv.writer(_Echo(), delimiter=CSV_SEPARATOR)
+
+    def stream() -> Iterator[str]:
+        yield "\ufeff"
+        for row in _referral_csv_rows(user_referrals(user=request.user, query=query)):
+            yield writer.writerow([csv_safe(cell) for cell in row])
+
+    filename = f"referidos-{timezone.localdate():%Y-%m-%d}.csv"
+    response = StreamingHttpResponse(stream(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response["Cache-Control"] = "private, no-store"
+    return response

@@ -1,0 +1,220 @@
+from django import forms
+from django.contrib.auth import authenticate, password_validation
+from django.contrib.auth.forms import PasswordChangeForm
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest
+
+from accounts import throttling
+from accounts.models import User
+from accounts.selectors.users import user_by_referral_code, user_cedula_taken
+from accounts.services.users import CEDULA_TAKEN_MESSAGE
+from accounts.validators import (
+    CEDULA_HTML_PATTERN,
+    CEDULA_INPUT_MAX_LENGTH,
+    NOMBRE_HTML_PATTERN,
+    NOMBRE_MAX_LENGTH,
+    NOMBRE_MIN_LENGTH,
+    REFERRAL_GOAL_MAX,
+    REFERRAL_GOAL_MIN,
+    TELEFONO_HTML_PATTERN,
+    TELEFONO_INPUT_MAX_LENGTH,
+    normalize_cedula,
+    normalize_nombre,
+    normalize_telefono,
+    strip_cedula,
+)
+
+THROTTLED_MESSAGE = "Demasiados intentos fallidos de ingreso. Espera unos minutos e inténtalo de nuevo."
+INVALID_LOGIN_MESSAGE = "La cédula o la contraseña no son correctas."
+
+
+# The attributes below mirror accounts.validators so the browser flags mistakes early;
+# site_config/static/js/forms.js filters keystrokes with the same rules (data-filter).
+def _cedula_field(**kwargs) -> forms.CharField:
+    return forms.CharField(
+        label="Cédula",
+        max_length=CEDULA_INPUT_MAX_LENGTH,
+        widget=forms.TextInput(
+            attrs={
+                "inputmode": "numeric",
+                "autocomplete": "username",
+                "pattern": CEDULA_HTML_PATTERN,
+                "title": "Solo números, de 3 a 10 dígitos, sin cero al inicio.",
+                "data-filter": "cedula",
+                "placeholder": "Ej. 1.234.567",
+            }
+        ),
+        **kwargs,
+    )
+
+
+def _nombre_field() -> forms.CharField:
+    return forms.CharField(
+        label="Nombre completo",
+        # The length rule applies after trimming, in normalize_nombre; the browser
+        # checks the raw value, so leave a little slack for stray spaces.
+        min_length=None,
+        max_length=NOMBRE_MAX_LENGTH + 20,
+        strip=False,
+        widget=forms.TextInput(
+            attrs={
+                "autocomplete": "name",
+                "minlength": NOMBRE_MIN_LENGTH,
+                "maxlength": NOMBRE_MAX_LENGTH,
+                "pattern": NOMBRE_HTML_PATTERN,
+                "title": "Solo letras, espacios y apóstrofos (3 a 150 caracteres).",
+                "data-filter": "nombre",
+                "autocapitalize": "words",
+            }
+        ),
+    )
+
+
+def _telefono_field() -> forms.CharField:
+    return forms.CharField(
+        label="Teléfono",
+        max_length=TELEFONO_INPUT_MAX_LENGTH,
+        help_text="Celular (300 123 4567) o fijo con indicativo (601 234 5678).",
+        widget=forms.TextInput(
+            attrs={
+                "type": "tel",
+                "inputmode": "tel",
+                "autocomplete": "tel",
+                "pattern": TELEFONO_HTML_PATTERN,
+                "title": "Celular de 10 dígitos que empiece por 3, o fijo de 601 a 608.",
+                "data-filter": "telefono",
+            }
+        ),
+    )
+
+
+class RegistrationForm(forms.Form):
+    nombre_completo = _nombre_field()
+    cedula = _cedula_field(
+        help_text="Solo números; puedes escribirla con o sin puntos.",
+    )
+    telefono = _telefono_field()
+    password1 = forms.CharField(
+        label="Contraseña",
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password", "minlength": 8}),
+        help_text=password_validation.password_validators_help_text_html(),
+    )
+    password2 = forms.CharField(
+        label="Confirma la contraseña",
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+    accepted_data_policy = forms.BooleanField(
+        label="Acepto la política de tratamiento de datos personales",
+        error_messages={"required": "Debes aceptar la política de datos para registrarte."},
+    )
+    # Carried from ?ref= through every submit; junk or unknown codes are ignored.
+    ref = forms.CharField(required=False, widget=forms.HiddenInput)
+
+    def clean_nombre_completo(self) -> str:
+        return normalize_nombre(self.cleaned_data["nombre_completo"])
+
+    def clean_cedula(self) -> str:
+        cedula = normalize_cedula(self.cleaned_data["cedula"])
+        if user_cedula_taken(cedula=cedula):
+            raise ValidationError(CEDULA_TAKEN_MESSAGE, code="unique")
+        return cedula
+
+    def clean_telefono(self) -> str:
+        return normalize_telefono(self.cleaned_data["telefono"])
+
+    def clean_ref(self) -> User | None:
+        return user_by_referral_code(code=self.cleaned_data.get("ref"))
+
+    def clean(self):
+        cleaned = super().clean()
+        password1, password2 = cleaned.get("password1"), cleaned.get("password2")
+        if password1 and password2 and password1 != password2:
+            self.add_error("password2", "Las contraseñas no coinciden.")
+        elif password1:
+            # Compare against what the member typed so "similar to your name" works.
+            probe = User(
+                cedula=cleaned.get("cedula") or "",
+                nombre_completo=cleaned.get("nombre_completo") or "",
+                telefono=cleaned.get("telefono") or "",
+            )
+            try:
+                password_validation.validate_password(password1, probe)
+            except ValidationError as error:
+                self.add_error("password1", error)
+        return cleaned
+
+
+class LoginForm(forms.Form):
+    cedula = _cedula_field()
+    password = forms.CharField(
+        label="Contraseña",
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
+    remember = forms.BooleanField(label="Recordarme en este equipo", required=False)
+
+    def __init__(self, request: HttpRequest, *args, **kwargs) -> None:
+        self.request = request
+        self.user_cache: User | None = None
+        super().__init__(*args, **kwargs)
+        # The HTML pattern would stop a mistyped cédula before the server can say
+        # "incorrect"; keep only the keystroke filter on the login page.
+        self.fields["cedula"].widget.attrs.pop("pattern")
+
+    def clean_cedula(self) -> str:
+        # Any typed value is accepted here and simply fails to authenticate, so the
+        # form never reveals which cédulas are well-formed or registered.
+        return strip_cedula(self.cleaned_data["cedula"])
+
+    def clean(self):
+        cleaned = super().clean()
+        cedula, password = cleaned.get("cedula"), cleaned.get("password")
+        if not cedula or not password:
+            return cleaned
+        ip = throttling.client_ip(self.request)
+        if throttling.login_is_blocked(cedula=cedula, ip=ip):
+            raise ValidationError(THROTTLED_MESSAGE, code="throttled")
+        user = authenticate(self.request, cedula=cedula, password=password)
+        if user is None:
+            throttling.login_failure_record(cedula=cedula, ip=ip)
+            raise ValidationError(INVALID_LOGIN_MESSAGE, code="invalid_login")
+        throttling.login_success_record(cedula=cedula)
+        self.user_cache = user
+        return cleaned
+
+    def get_user(self) -> User | None:
+        return self.user_cache
+
+
+class ProfileForm(forms.Form):
+    nombre_completo = _nombre_field()
+    telefono = _telefono_field()
+    referral_goal = forms.IntegerField(
+        label="Meta de referidos",
+        min_value=REFERRAL_GOAL_MIN,
+        max_value=REFERRAL_GOAL_MAX,
+        help_text="Cuántas personas quieres invitar (de 1 a 10.000).",
+    )
+
+    def clean_nombre_completo(self) -> str:
+        return normalize_nombre(self.cleaned_data["nombre_completo"])
+
+    def clean_telefono(self) -> str:
+        return normalize_telefono(self.cleaned_data["telefono"])
+
+
+class PortalPasswordChangeForm(PasswordChangeForm):
+    """Django's form (Spanish messages from its locale) with the portal's labels."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["old_password"].label = "Contraseña actual"
+        self.fields["new_password1"].label = "Contraseña nueva"
+        self.fields["new_password2"].label = "Confirma la contraseña nueva"
+        self.fields["old_password"].widget.attrs.pop("autofocus", None)
+
+
+class ReferralSearchForm(forms.Form):
+    q = forms.CharField(label="Buscar por nombre o cédula", required=False, max_length=100, strip=True)

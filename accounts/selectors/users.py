@@ -1,0 +1,68 @@
+"""Reads about members and their referrals."""
+
+import re
+
+from django.db.models import F, Func, QuerySet, Value
+from django.db.models.functions import Lower, Replace
+
+from accounts.models import REFERRAL_CODE_ALPHABET, User
+from accounts.validators import fold_accents, strip_cedula
+
+REFERRALS_PER_PAGE = 50
+_REFERRAL_CODE = re.compile(rf"[{REFERRAL_CODE_ALPHABET}]{{4,12}}")
+# Accented letters folded in SQL so name search ignores accents on SQLite and
+# PostgreSQL alike (no unaccent extension needed). Upper case is listed too because
+# SQLite's LOWER() only folds ASCII.
+_ACCENTED = "ÁÀÄÂáàäâÉÈËÊéèëêÍÌÏÎíìïîÓÒÖÔóòöôÚÙÜÛúùüûÑñÇç"
+
+
+def user_by_cedula(*, cedula: str) -> User | None:
+    return User.objects.filter(cedula=cedula).first()
+
+
+def user_cedula_taken(*, cedula: str) -> bool:
+    return User.objects.filter(cedula=cedula).exists()
+
+
+def user_by_referral_code(*, code: str | None) -> User | None:
+    """The active member owning ``code`` (case-insensitive), or None for junk/unknown codes."""
+    code = (code or "").strip().upper()
+    if not _REFERRAL_CODE.fullmatch(code):
+        return None
+    return User.objects.filter(referral_code=code, is_active=True).first()
+
+
+def _folded(expression) -> Func:
+    for accented in _ACCENTED:
+        expression = Replace(expression, Value(accented), Value(fold_accents(accented)))
+    return Lower(expression)
+
+
+def _referrals_base(*, user: User) -> QuerySet[User]:
+    # Per-row relations for the table and the CSV belong here, e.g.
+    # .select_related("cedula_info"), so both stay one query per page.
+    return User.objects.filter(referred_by=user)
+
+
+def user_referrals(*, user: User, query: str | None = None) -> QuerySet[User]:
+    """The member's own referrals, newest first, optionally filtered by ``query``.
+
+    A query made only of digits and cédula separators searches the cédula (``1.234``
+    finds ``1234567``); anything else searches the name word by word, ignoring case
+    and accents (``nunez jose`` finds ``José Núñez``).
+    """
+    qs = _referrals_base(user=user)
+    query = (query or "").strip()
+    if query:
+        digits = strip_cedula(query)
+        if digits.isascii() and digits.isdigit():
+            qs = qs.filter(cedula__contains=digits)
+        else:
+            qs = qs.annotate(_nombre_folded=_folded(F("nombre_completo")))
+            for word in fold_accents(query).split()[:10]:
+                qs = qs.filter(_nombre_folded__contains=word)
+    return qs.order_by("-date_joined", "-pk")
+
+
+def user_referral_count(*, user: User) -> int:
+    return User.objects.filter(referred_by=user).count()

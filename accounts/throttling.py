@@ -1,0 +1,67 @@
+"""Login throttling: count failed logins per cédula and per client IP in the cache.
+
+A counter starts at the first failure and lives ``LOGIN_THROTTLE_WINDOW_SECONDS``
+(a fixed window); once it reaches its limit every attempt is refused until the window
+ends, even with the right password. The cédula counter stops password guessing against
+one member from many addresses; the IP counter stops one address from trying many
+cédulas. The IP limit is separate (``LOGIN_THROTTLE_IP_MAX_FAILURES``) because members
+at a rally or an office share one public address.
+
+The cédula is hashed into the cache key so no cache backend ever holds it in clear.
+"""
+
+import hashlib
+
+from django.conf import settings
+from django.core.cache import cache
+from django.http import HttpRequest
+
+_PREFIX = "login-fail"
+
+
+def _cedula_key(cedula: str) -> str:
+    digest = hashlib.sha256(f"{settings.SECRET_KEY}:{cedula}".encode()).hexdigest()[:32]
+    return f"{_PREFIX}:cedula:{digest}"
+
+
+def _ip_key(ip: str) -> str:
+    return f"{_PREFIX}:ip:{ip or 'unknown'}"
+
+
+def client_ip(request: HttpRequest) -> str:
+    """The peer address. Behind a proxy, configure it to set REMOTE_ADDR (never trust
+    X-Forwarded-For blindly: a client could then pick a fresh address per attempt)."""
+    return request.META.get("REMOTE_ADDR", "")
+
+
+def _count(key: str) -> int:
+    return int(cache.get(key, 0))
+
+
+def _bump(key: str) -> None:
+    window = settings.LOGIN_THROTTLE_WINDOW_SECONDS
+    # add() only sets a missing key, so the window starts at the first failure.
+    cache.add(key, 0, timeout=window)
+    try:
+        cache.incr(key)
+    except ValueError:  # expired between add() and incr()
+        cache.set(key, 1, timeout=window)
+
+
+def login_is_blocked(*, cedula: str, ip: str) -> bool:
+    """True when either counter has reached its limit inside the current window."""
+    if cedula and _count(_cedula_key(cedula)) >= settings.LOGIN_THROTTLE_MAX_FAILURES:
+        return True
+    return _count(_ip_key(ip)) >= settings.LOGIN_THROTTLE_IP_MAX_FAILURES
+
+
+def login_failure_record(*, cedula: str, ip: str) -> None:
+    """Count one failed attempt against the cédula (when one was typed) and the IP."""
+    if cedula:
+        _bump(_cedula_key(cedula))
+    _bump(_ip_key(ip))
+
+
+def login_success_record(*, cedula: str) -> None:
+    """A successful login clears the cédula's counter (the IP's keeps counting)."""
+    cache.delete(_cedula_key(cedula))

@@ -51,10 +51,8 @@ def _cedula_field(**kwargs) -> forms.CharField:
 def _nombre_field() -> forms.CharField:
     return forms.CharField(
         label="Nombre completo",
-        # The length rule applies after trimming, in normalize_nombre; the browser
-        # checks the raw value, so leave a little slack for stray spaces.
-        min_length=None,
-        max_length=NOMBRE_MAX_LENGTH + 20,
+        # Lengths are checked after trimming and collapsing spaces, in normalize_nombre;
+        # the widget still carries minlength/maxlength for the browser.
         strip=False,
         widget=forms.TextInput(
             attrs={

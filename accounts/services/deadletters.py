@@ -1,0 +1,172 @@
+"""Operator tools for the dead-letter queues (``lookups.XQ``, ``refresh.XQ``).
+
+Messages are read with ``basic_get`` on a dedicated connection and either
+acknowledged (removed) or rejected back to the queue, so listing never loses a
+message and replaying moves each one exactly once.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import dramatiq
+import pika
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+from dramatiq.brokers.rabbitmq import xq_name
+from dramatiq.message import Message
+
+from accounts.models import CedulaInfo, CedulaStatus, User
+from accounts.services.cedulas import QUEUES, STATUS_MESSAGES
+from scrapers.masking import mask_cedula
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    delivery_tag: int
+    queue: str
+    message: Message
+    age_seconds: float
+    masked_cedula: str
+    failure: str
+
+    @property
+    def message_id(self) -> str:
+        return self.message.message_id
+
+    @property
+    def user_id(self):
+        return self.message.args[0] if self.message.args else None
+
+
+def _failure_of(message: Message) -> str:
+    """The last line of the traceback Dramatiq stored, e.g. the exception text."""
+    trace = (message.options.get("traceback") or "").strip()
+    if not trace:
+        return "(sin traza)"
+    return trace.splitlines()[-1][:200]
+
+
+def _masked_cedula(user_id) -> str:
+    if not isinstance(user_id, int):
+        return f"(argumento inválido {user_id!r:.30})"
+    cedula = User.objects.filter(pk=user_id).values_list("cedula", flat=True).first()
+    return mask_cedula(cedula) if cedula else "(usuario eliminado)"
+
+
+def queue_names(queue: str | None) -> list[str]:
+    if queue in (None, "", "all"):
+        return list(QUEUES)
+    if queue not in QUEUES:
+        raise ValueError(f"unknown queue {queue!r}; choose one of {', '.join(QUEUES)}")
+    return [queue]
+
+
+@contextmanager
+def _channel():
+    broker = dramatiq.get_broker()
+    for queue in QUEUES:  # the dead-letter queues exist even before the first failure
+        broker.declare_queue(queue, ensure=True)
+    connection = pika.BlockingConnection(pika.URLParameters(settings.RABBITMQ_URL))
+    try:
+        channel = connection.channel()
+        channel.confirm_delivery()
+        yield channel
+    finally:
+        if connection.is_open:
+            connection.close()
+
+
+def _drain(channel, queue: str) -> Iterator[DeadLetter]:
+    """Get every message of ``queue``'s XQ once (unacked until the caller decides)."""
+    now_ms = time.time() * 1000
+    while True:
+        method, _properties, body = channel.basic_get(xq_name(queue), auto_ack=False)
+        if method is None:
+            return
+        try:
+            message = Message.decode(body)
+        except Exception:  # noqa: BLE001 — an undecodable body is reported, not fatal
+            message = Message(queue_name=queue, actor_name="(ilegible)", args=(), kwargs={}, options={})
+        yield DeadLetter(
+            delivery_tag=method.delivery_tag,
+            queue=queue,
+            message=message,
+            age_seconds=max(0.0, (now_ms - (message.message_timestamp or now_ms)) / 1000),
+            masked_cedula=_masked_cedula(message.args[0] if message.args else None),
+            failure=_failure_of(message),
+        )
+
+
+def deadletters_list(*, queue: str | None = None) -> list[DeadLetter]:
+    """Every dead letter, left in place."""
+    found: list[DeadLetter] = []
+    with _channel() as channel:
+        for name in queue_names(queue):
+            letters = list(_drain(channel, name))
+            found.extend(letters)
+            # Reject all at once at the end: rejecting one by one would let
+            # basic_get hand the same message back forever.
+            for letter in letters:
+                channel.basic_nack(letter.delivery_tag, requeue=True)
+    return found
+
+
+def deadletters_replay(*, queue: str | None = None, message_ids: set[str] | None = None) -> int:
+    """Send dead letters back to their queue with fresh retries; returns how many.
+
+    A lookup's row is marked pending first, so the worker claims it again even
+    though the failure left it in a final error state.
+    """
+    replayed = 0
+    with _channel() as channel:
+        for name in queue_names(queue):
+            letters = list(_drain(channel, name))
+            for letter in letters:
+                if message_ids and letter.message_id not in message_ids:
+                    channel.basic_nack(letter.delivery_tag, requeue=True)
+                    continue
+                _mark_pending(letter.user_id)
+                fresh = letter.message.copy(
+                    queue_name=name,
+                    options={
+                        k: v
+                        for k, v in letter.message.options.items()
+                        if k not in {"retries", "traceback", "requeue_timestamp", "eta", "dead_letter"}
+                    },
+                )
+                channel.basic_publish(
+                    exchange="",
+                    routing_key=name,
+                    body=fresh.encode(),
+                    properties=pika.BasicProperties(delivery_mode=2),
+                )
+                channel.basic_ack(letter.delivery_tag)
+                replayed += 1
+    return replayed
+
+
+def _mark_pending(user_id) -> None:
+    if not isinstance(user_id, int):
+        return
+    with transaction.atomic():
+        CedulaInfo.objects.filter(user_id=user_id).exclude(status=CedulaStatus.PROCESSING).update(
+            status=CedulaStatus.PENDING,
+            requested_at=timezone.now(),
+            message=STATUS_MESSAGES[CedulaStatus.PENDING],
+            claim_token="",
+            lease_expires_at=None,
+        )
+
+
+def deadletters_purge(*, queue: str | None = None) -> int:
+    """Delete every dead letter of the queue(s); returns how many were dropped."""
+    dropped = 0
+    with _channel() as channel:
+        for name in queue_names(queue):
+            dropped += channel.queue_purge(xq_name(name)).method.message_count
+    return dropped

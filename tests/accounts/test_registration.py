@@ -104,7 +104,9 @@ def test_django_password_validators_answer_in_spanish(client, password, message)
 def test_password_similar_to_the_name_is_rejected(client):
     response = client.post(
         REGISTER,
-        form_data(nombre_completo="Valentina Restrepo", password1="valentinarestrepo", password2="valentinarestrepo"),
+        form_data(
+            nombre_completo="Valentina Restrepo", password1="valentinarestrepo", password2="valentinarestrepo"
+        ),
     )
     assert response.status_code == 200
     assert "parecida" in response.content.decode()

@@ -128,3 +128,4 @@ class UserAdmin(BaseUserAdmin):
 
 # CedulaInfo, CedulaChange and SchedulerRun are registered in accounts/admin_cedula.py
 # (lookup pipeline); its owner adds the import of that module below this line.
+from . import admin_cedula  # noqa: E402, F401

@@ -211,14 +211,16 @@ def cedula_refresh_request(*, requester: User, target: User, queue: str = QUEUE_
 
 
 def cedula_refresh_many(
-    *, requester: User, targets: Iterable[User], queue: str = QUEUE_LOOKUPS
+    *, requester: User, targets: Iterable[User], queue: str = QUEUE_LOOKUPS, budgeted: bool = True
 ) -> dict[int, RefreshOutcome]:
     """Refresh several rows with the per-row rules; returns an outcome per user id.
 
     Targets must already be authorised by the caller (``cedula_can_refresh``).
+    ``budgeted=False`` (operators in the admin) skips the per-requester budget
+    but never the in-flight and cooldown rules.
     """
     targets = list(targets)
-    if _rate_limit_hit(requester=requester, cost=len(targets)):
+    if budgeted and _rate_limit_hit(requester=requester, cost=len(targets)):
         refused = RefreshOutcome(
             accepted=False,
             refusal=RefreshRefusal.RATE_LIMITED,

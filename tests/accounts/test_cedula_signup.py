@@ -1,0 +1,76 @@
+"""Signup → lookup message: sent after commit, and never a failed signup when RabbitMQ is down."""
+
+import logging
+
+import pytest
+from django.urls import reverse
+from dramatiq.brokers.rabbitmq import RabbitmqBroker
+
+from accounts.models import CedulaInfo, CedulaStatus, User
+from actors.lookups import lookup_cedula
+
+SIGNUP = {
+    "nombre_completo": "María José Peña",
+    "cedula": "52.123.456",
+    "telefono": "300 123 4567",
+    "password1": "Caracol-Azul-2026",
+    "password2": "Caracol-Azul-2026",
+    "accepted_data_policy": "on",
+}
+
+
+@pytest.fixture
+def sent(monkeypatch):
+    """Record what the signup publishes instead of talking to RabbitMQ."""
+    calls = []
+    monkeypatch.setattr(
+        lookup_cedula, "send_with_options", lambda **kwargs: calls.append(kwargs), raising=True
+    )
+    return calls
+
+
+@pytest.mark.django_db(transaction=True)
+def test_signup_sends_one_lookup_with_the_user_id_only(client, sent):
+    response = client.post(reverse("accounts:register"), SIGNUP)
+    assert response.status_code == 302
+    user = User.objects.get(cedula="52123456")
+    assert sent == [{"args": (user.pk,), "delay": None}]
+    assert CedulaInfo.objects.get(user=user).status == CedulaStatus.PENDING
+
+
+@pytest.mark.django_db
+def test_nothing_is_sent_before_the_transaction_commits(client, sent, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        client.post(reverse("accounts:register"), SIGNUP)
+    assert sent == []
+    assert len(callbacks) == 1
+
+
+@pytest.mark.django_db
+def test_loaddata_raw_save_sends_nothing(sent, django_capture_on_commit_callbacks):
+    from django.db.models.signals import post_save
+
+    user = User(cedula="52999111", nombre_completo="Fixture")
+    with django_capture_on_commit_callbacks(execute=True):
+        user.save_base(raw=True)
+        post_save.send(sender=User, instance=user, created=True, raw=True)
+    assert sent == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_signup_succeeds_with_rabbitmq_unreachable(client, monkeypatch, caplog):
+    dead_broker = RabbitmqBroker(url="amqp://guest:guest@127.0.0.1:1/", confirm_delivery=True, middleware=[])
+    monkeypatch.setattr(lookup_cedula, "broker", dead_broker)
+    with caplog.at_level(logging.WARNING, logger="accounts.services.cedulas"):
+        response = client.post(reverse("accounts:register"), SIGNUP)
+    assert response.status_code == 302
+    assert response.url == reverse("accounts:home")
+    user = User.objects.get(cedula="52123456")
+    info = CedulaInfo.objects.get(user=user)
+    assert info.status == CedulaStatus.PENDING  # the sweeper sends it later
+    assert "lookup enqueue failed" in caplog.text
+    assert "52123456" not in caplog.text
+    # The member lands on home and sees the queued card, not an error page.
+    home = client.get(response.url)
+    assert home.status_code == 200
+    assert "En cola" in home.content.decode()

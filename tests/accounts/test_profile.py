@@ -44,7 +44,7 @@ def test_profile_update_normalises_and_saves(logged_client, user):
     ("field", "value", "message"),
     [
         ("nombre_completo", "Ana 3", "solo puede tener letras"),
-        ("nombre_completo", "  ", "Este campo es obligatorio"),
+        ("nombre_completo", "  ", "Escribe tu nombre completo"),
         ("telefono", "2001234567", "celular colombiano"),
         ("referral_goal", "0", "mayor o igual a 1"),
         ("referral_goal", "10001", "menor o igual a 10000"),

@@ -72,7 +72,7 @@ def test_cedula_is_printed_with_dots():
         ("Ana María Núñez", "Ana María Núñez"),
         ("  josé   PEÑA  ", "josé PEÑA"),
         ("María José O'Neill", "María José O'Neill"),
-        ("Luis D’Alessandro", "Luis D'Alessandro"),
+        ("Luis D\u2019Alessandro", "Luis D'Alessandro"),
         ("Güiza Ñañez", "Güiza Ñañez"),
         ("Ana", "Ana"),
         ("A" * 150, "A" * 150),

@@ -1,0 +1,159 @@
+"""Reads for the nightly refresh and the sweeper: which census rows are due.
+
+Three reasons make a row due for the nightly refresh, mutually exclusive:
+
+* ``stale``: a Registraduría answer (``CedulaStatus.results()``) fetched more than
+  ``REFRESH_MAX_AGE_DAYS`` ago;
+* ``failure``: a final failure (``CedulaStatus.failures()``) fetched more than
+  ``REFRESH_ERROR_AGE_HOURS`` ago;
+* ``never``: never fetched (``fetched_at`` null) and not in flight.
+
+Rows in flight (pending/processing) are never due: their message or the sweeper owns them.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db.models import Count, F, Q, QuerySet
+
+from accounts.models import CedulaInfo, CedulaStatus
+
+
+class RefreshReason(enum.StrEnum):
+    STALE = "stale"
+    FAILURE = "failure"
+    NEVER = "never"
+
+
+def refresh_reason_q(*, reason: RefreshReason, now: datetime) -> Q:
+    """The condition for one reason, evaluated at ``now``."""
+    if reason == RefreshReason.STALE:
+        cutoff = now - timedelta(days=settings.REFRESH_MAX_AGE_DAYS)
+        return Q(status__in=CedulaStatus.results(), fetched_at__lt=cutoff)
+    if reason == RefreshReason.FAILURE:
+        cutoff = now - timedelta(hours=settings.REFRESH_ERROR_AGE_HOURS)
+        return Q(status__in=CedulaStatus.failures(), fetched_at__lt=cutoff)
+    return Q(fetched_at__isnull=True) & ~Q(status__in=CedulaStatus.in_flight())
+
+
+def refresh_due_q(*, now: datetime) -> Q:
+    """Every row the nightly refresh should send at ``now``; excludes rows in flight."""
+    due = Q()
+    for reason in RefreshReason:
+        due |= refresh_reason_q(reason=reason, now=now)
+    return due
+
+
+def refresh_in_flight_q() -> Q:
+    return Q(status__in=CedulaStatus.in_flight())
+
+
+@dataclass(frozen=True)
+class RefreshPlan:
+    """What a refresh run at ``now`` would do, counted in one query."""
+
+    stale: int
+    failure: int
+    never: int
+    in_flight: int
+
+    @property
+    def due(self) -> int:
+        return self.stale + self.failure + self.never
+
+
+def refresh_plan(*, now: datetime) -> RefreshPlan:
+    by_reason = {
+        reason.value: Count("pk", filter=refresh_reason_q(reason=reason, now=now)) for reason in RefreshReason
+    }
+    counts = CedulaInfo.objects.aggregate(**by_reason, in_flight=Count("pk", filter=refresh_in_flight_q()))
+    return RefreshPlan(**counts)
+
+
+def refresh_due_count(*, now: datetime) -> int:
+    return CedulaInfo.objects.filter(refresh_due_q(now=now)).count()
+
+
+def refresh_due_user_ids(*, now: datetime, chunk_size: int) -> Iterator[int]:
+    """Stream the user ids due at ``now``, oldest fetch first (never fetched first of all).
+
+    On PostgreSQL ``iterator()`` reads through a named server-side cursor, so the
+    process holds ``chunk_size`` ids at a time whatever the number of rows. The
+    order means an interrupted run has at least sent the most outdated rows.
+    """
+    return (
+        CedulaInfo.objects.filter(refresh_due_q(now=now))
+        .order_by(F("fetched_at").asc(nulls_first=True), "user_id")
+        .values_list("user_id", flat=True)
+        .iterator(chunk_size=chunk_size)
+    )
+
+
+def refresh_due_sample(*, now: datetime, limit: int) -> list[tuple[int, str, str]]:
+    """The first ``limit`` due rows as ``(user_id, cedula, reason)``; the cédula is unmasked."""
+    sample: list[tuple[int, str, str]] = []
+    for reason in RefreshReason:
+        if len(sample) >= limit:
+            break
+        rows = (
+            CedulaInfo.objects.filter(refresh_reason_q(reason=reason, now=now))
+            .order_by(F("fetched_at").asc(nulls_first=True), "user_id")
+            .values_list("user_id", "user__cedula")[: limit - len(sample)]
+        )
+        sample.extend((user_id, cedula, reason.value) for user_id, cedula in rows)
+    return sample
+
+
+# ------------------------------------------------------------------------------
+# Sweeper
+# ------------------------------------------------------------------------------
+def sweep_stuck_q(*, now: datetime, resend_signups: bool = True, resend_refreshes: bool = True) -> Q:
+    """Rows whose message was lost or whose worker died.
+
+    * ``processing`` past its lease: the worker died (always included);
+    * ``pending`` whose request is older than a lease, and whose last claim is too
+      (a row waiting out its retry backoff was claimed recently). Never-fetched
+      rows (signups, sent to ``lookups``) only with ``resend_signups``, the others
+      (sent to ``refresh``) only with ``resend_refreshes``: while a queue still has
+      messages ready, its pending rows may simply be waiting in line, and resending
+      them every sweep would snowball the backlog.
+    """
+    cutoff = now - timedelta(seconds=settings.LOOKUP_LEASE_SECONDS)
+    dead_worker = Q(status=CedulaStatus.PROCESSING) & (
+        Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lt=now)
+    )
+    lost_pending = (
+        Q(status=CedulaStatus.PENDING)
+        & (Q(requested_at__isnull=True) | Q(requested_at__lt=cutoff))
+        & (Q(claimed_at__isnull=True) | Q(claimed_at__lt=cutoff))
+    )
+    if resend_signups and resend_refreshes:
+        return dead_worker | lost_pending
+    if resend_signups:
+        return dead_worker | (lost_pending & Q(fetched_at__isnull=True))
+    if resend_refreshes:
+        return dead_worker | (lost_pending & Q(fetched_at__isnull=False))
+    return dead_worker
+
+
+def sweep_stuck_user_ids(*, condition: Q, chunk_size: int) -> Iterator[int]:
+    return (
+        CedulaInfo.objects.filter(condition)
+        .order_by("user_id")
+        .values_list("user_id", flat=True)
+        .iterator(chunk_size=chunk_size)
+    )
+
+
+def cedula_infos_for_update(*, user_ids: list[int], condition: Q) -> QuerySet[CedulaInfo]:
+    """Rows among ``user_ids`` still matching ``condition``, locked in id order.
+
+    Locking in one order means two runs locking overlapping batches wait for each
+    other instead of deadlocking. Must be evaluated inside a transaction.
+    """
+    return CedulaInfo.objects.select_for_update().filter(condition, user_id__in=user_ids).order_by("user_id")

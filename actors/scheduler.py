@@ -1,0 +1,189 @@
+"""APScheduler wiring: the nightly refresh and the sweeper.
+
+Any number of these processes may run at once (HA). APScheduler's job stores
+cannot be shared between processes, so each process keeps its jobs in memory and
+every run is claimed in the database instead (``SchedulerRun(job, period)``, see
+``accounts.services.refresh``): whichever process inserts the period first runs
+it. A nightly run missed while every scheduler was down is caught up at the next
+start if it is within ``SCHEDULER_MISFIRE_GRACE_SECONDS``. See docs/scheduler.md.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.schedulers.blocking import BlockingScheduler
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+from django.conf import settings
+from django.db import close_old_connections, connections
+from django.utils import timezone
+
+from accounts.services.refresh import (
+    JOB_NIGHTLY,
+    JOB_SWEEPER,
+    RunSummary,
+    refresh_run_nightly,
+    refresh_run_sweeper,
+    scheduler_period_for,
+    scheduler_run_exists,
+    scheduler_slot_start,
+)
+
+log = logging.getLogger(__name__)
+
+CATCH_UP_JOB_ID = f"{JOB_NIGHTLY}_catch_up"
+
+
+def scheduler_timezone() -> ZoneInfo:
+    # Explicit: APScheduler would otherwise guess the host's zone, and servers run on UTC.
+    return ZoneInfo(settings.TIME_ZONE)
+
+
+def nightly_trigger() -> CronTrigger:
+    return CronTrigger.from_crontab(settings.REFRESH_CRON, timezone=scheduler_timezone())
+
+
+def previous_fire_time(trigger: CronTrigger, *, now: datetime, lookback: timedelta) -> datetime | None:
+    """The last time ``trigger`` fired in ``[now - lookback, now]``, or None."""
+    fire = trigger.get_next_fire_time(None, now - lookback)
+    last = None
+    while fire is not None and fire <= now:
+        last = fire
+        fire = trigger.get_next_fire_time(None, fire + timedelta(seconds=1))
+    return last
+
+
+def missed_nightly_fire_time(*, now: datetime) -> datetime | None:
+    """The nightly fire time to catch up at start, or None.
+
+    The last scheduled fire time before ``now`` counts if it is at most
+    ``SCHEDULER_MISFIRE_GRACE_SECONDS`` old and no process has claimed its period.
+    """
+    grace = settings.SCHEDULER_MISFIRE_GRACE_SECONDS
+    if grace <= 0:
+        return None
+    fire = previous_fire_time(nightly_trigger(), now=now, lookback=timedelta(seconds=grace))
+    if fire is None or scheduler_run_exists(job=JOB_NIGHTLY, period=scheduler_period_for(fire)):
+        return None
+    return fire
+
+
+# ------------------------------------------------------------------------------
+# Jobs (run in the scheduler's thread pool)
+# ------------------------------------------------------------------------------
+def nightly_job(*, stop_event: threading.Event, fire_time: datetime | None = None) -> RunSummary | None:
+    """One nightly refresh for the fire time at or just before now (or ``fire_time``)."""
+    close_old_connections()
+    try:
+        now = timezone.now()
+        if fire_time is None:
+            lookback = timedelta(seconds=max(settings.SCHEDULER_MISFIRE_GRACE_SECONDS, 3600))
+            fire_time = previous_fire_time(nightly_trigger(), now=now, lookback=lookback)
+            if fire_time is None:
+                log.warning("%s: no scheduled fire time found before now; not running", JOB_NIGHTLY)
+                return None
+        # A late start (catch-up) keeps the original end of the window, so the
+        # sends still finish by morning; past it, everything goes at once.
+        window_end = fire_time + timedelta(seconds=settings.REFRESH_WINDOW_SECONDS)
+        return refresh_run_nightly(
+            period=scheduler_period_for(fire_time),
+            window_seconds=max(0.0, (window_end - now).total_seconds()),
+            stop_event=stop_event,
+        )
+    finally:
+        connections.close_all()
+
+
+def sweeper_job(*, stop_event: threading.Event) -> RunSummary:
+    """One sweep for the current slot of SWEEPER_INTERVAL_MINUTES."""
+    close_old_connections()
+    try:
+        slot = scheduler_slot_start(now=timezone.now(), minutes=settings.SWEEPER_INTERVAL_MINUTES)
+        return refresh_run_sweeper(period=scheduler_period_for(slot), stop_event=stop_event)
+    finally:
+        connections.close_all()
+
+
+# ------------------------------------------------------------------------------
+# The process
+# ------------------------------------------------------------------------------
+def build_scheduler(*, stop_event: threading.Event, now: datetime | None = None) -> BlockingScheduler:
+    """A BlockingScheduler with the nightly and sweeper jobs (and a catch-up run if one is due)."""
+    tz = scheduler_timezone()
+    now = now or timezone.now()
+    scheduler = BlockingScheduler(
+        timezone=tz,
+        executors={"default": ThreadPoolExecutor(max_workers=4)},
+        job_defaults={"coalesce": True, "max_instances": 1},
+    )
+    scheduler.add_job(
+        nightly_job,
+        trigger=nightly_trigger(),
+        id=JOB_NIGHTLY,
+        name="nightly refresh",
+        kwargs={"stop_event": stop_event},
+        # In-process only (a busy pool, a suspended VM); runs missed while the
+        # process was down are handled by missed_nightly_fire_time at start.
+        misfire_grace_time=max(1, settings.SCHEDULER_MISFIRE_GRACE_SECONDS),
+    )
+    minutes = settings.SWEEPER_INTERVAL_MINUTES
+    scheduler.add_job(
+        sweeper_job,
+        # Aligned on slot boundaries so every scheduler fires at the same moments.
+        trigger=IntervalTrigger(
+            minutes=minutes, start_date=scheduler_slot_start(now=now, minutes=minutes), timezone=tz
+        ),
+        id=JOB_SWEEPER,
+        name="sweeper",
+        kwargs={"stop_event": stop_event},
+        misfire_grace_time=minutes * 60,
+    )
+    missed = missed_nightly_fire_time(now=now)
+    if missed is not None:
+        log.info("%s: catching up the missed run of %s", JOB_NIGHTLY, scheduler_period_for(missed))
+        scheduler.add_job(
+            nightly_job,
+            trigger="date",
+            run_date=timezone.localtime(now, tz),
+            id=CATCH_UP_JOB_ID,
+            name="nightly refresh (catch-up)",
+            kwargs={"stop_event": stop_event, "fire_time": missed},
+            misfire_grace_time=None,
+        )
+    return scheduler
+
+
+def run_scheduler() -> None:
+    """Run until SIGTERM/SIGINT; running jobs stop at their next batch boundary."""
+    stop_event = threading.Event()
+    scheduler = build_scheduler(stop_event=stop_event)
+
+    def on_signal(signum, frame) -> None:
+        name = signal.Signals(signum).name
+        if stop_event.is_set():
+            log.info("scheduler: %s received again, already stopping", name)
+            return
+        log.info("scheduler: %s received, stopping after running jobs finish their batch", name)
+        stop_event.set()
+        if scheduler.running:
+            scheduler.shutdown(wait=True)
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    close_old_connections()
+    log.info(
+        "scheduler started tz=%s nightly=%r sweeper_every=%smin grace=%ss",
+        settings.TIME_ZONE,
+        settings.REFRESH_CRON,
+        settings.SWEEPER_INTERVAL_MINUTES,
+        settings.SCHEDULER_MISFIRE_GRACE_SECONDS,
+    )
+    if not stop_event.is_set():
+        scheduler.start()
+    log.info("scheduler stopped")

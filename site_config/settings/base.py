@@ -230,6 +230,8 @@ REFRESH_ERROR_AGE_HOURS = env.int("REFRESH_ERROR_AGE_HOURS", default=24)
 REFRESH_BATCH_SIZE = env.int("REFRESH_BATCH_SIZE", default=1000)
 # Sends are spread over this window so the fleet finishes before morning.
 REFRESH_WINDOW_SECONDS = env.int("REFRESH_WINDOW_SECONDS", default=4 * 3600)
+# Off only for tests and benchmarks: sends everything as fast as RabbitMQ takes it.
+REFRESH_PACING = env.bool("REFRESH_PACING", default=True)
 SWEEPER_INTERVAL_MINUTES = env.int("SWEEPER_INTERVAL_MINUTES", default=5)
 SCHEDULER_MISFIRE_GRACE_SECONDS = env.int("SCHEDULER_MISFIRE_GRACE_SECONDS", default=6 * 3600)
 

@@ -65,3 +65,9 @@ def test_forms_carry_csrf_tokens(client):
     strict = Client(enforce_csrf_checks=True)
     assert strict.post(reverse("accounts:login"), {"cedula": "1", "password": "x"}).status_code == 403
     assert 'name="csrfmiddlewaretoken"' in client.get(reverse("accounts:register")).content.decode()
+
+
+def test_unknown_pages_answer_404_in_spanish(logged_client):
+    response = logged_client.get("/no-existe/")
+    assert response.status_code == 404
+    assert "No encontramos esta página" in response.content.decode()

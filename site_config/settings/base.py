@@ -31,6 +31,9 @@ SITE_URL = env("SITE_URL", default="http://127.0.0.1:8000")
 # Internationalisation: the portal speaks Colombian Spanish on Bogotá time.
 # ------------------------------------------------------------------------------
 LANGUAGE_CODE = "es-co"
+# Spanish only: otherwise LocaleMiddleware answers an English browser with Django's
+# English messages mixed into the Spanish pages.
+LANGUAGES = [("es-co", "Español (Colombia)")]
 TIME_ZONE = "America/Bogota"
 USE_I18N = True
 USE_TZ = True

@@ -214,3 +214,12 @@ def test_registration_refuses_other_methods(client):
 def test_junk_post_never_500s(client):
     response = client.post(REGISTER, {"cedula": ["1", "2"], "nombre_completo": "\x00", "telefono": "\ufeff"})
     assert response.status_code == 200
+
+
+def test_an_english_browser_still_gets_spanish_messages(client):
+    response = client.post(
+        REGISTER, form_data(password1="corta1", password2="corta1"), HTTP_ACCEPT_LANGUAGE="en-US,en"
+    )
+    body = response.content.decode()
+    assert "demasiado corta" in body
+    assert "Su contraseña no puede" in body or "Tu contraseña no puede" in body

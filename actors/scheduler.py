@@ -21,7 +21,7 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from django.conf import settings
-from django.db import close_old_connections, connections
+from django.db import connections
 from django.utils import timezone
 
 from accounts.services.refresh import (
@@ -77,9 +77,18 @@ def missed_nightly_fire_time(*, now: datetime) -> datetime | None:
 # ------------------------------------------------------------------------------
 # Jobs (run in the scheduler's thread pool)
 # ------------------------------------------------------------------------------
+def _release_connections() -> None:
+    # Each pool thread has its own connections, idle for hours between runs: close
+    # them around every job so a database restart never breaks the next run. A
+    # connection inside an atomic block belongs to a caller (a test): left alone.
+    for connection in connections.all(initialized_only=True):
+        if not connection.in_atomic_block:
+            connection.close()
+
+
 def nightly_job(*, stop_event: threading.Event, fire_time: datetime | None = None) -> RunSummary | None:
     """One nightly refresh for the fire time at or just before now (or ``fire_time``)."""
-    close_old_connections()
+    _release_connections()
     try:
         now = timezone.now()
         if fire_time is None:
@@ -97,17 +106,17 @@ def nightly_job(*, stop_event: threading.Event, fire_time: datetime | None = Non
             stop_event=stop_event,
         )
     finally:
-        connections.close_all()
+        _release_connections()
 
 
 def sweeper_job(*, stop_event: threading.Event) -> RunSummary:
     """One sweep for the current slot of SWEEPER_INTERVAL_MINUTES."""
-    close_old_connections()
+    _release_connections()
     try:
         slot = scheduler_slot_start(now=timezone.now(), minutes=settings.SWEEPER_INTERVAL_MINUTES)
         return refresh_run_sweeper(period=scheduler_period_for(slot), stop_event=stop_event)
     finally:
-        connections.close_all()
+        _release_connections()
 
 
 # ------------------------------------------------------------------------------
@@ -176,7 +185,7 @@ def run_scheduler() -> None:
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
-    close_old_connections()
+    _release_connections()  # the catch-up check ran on this thread's connection
     log.info(
         "scheduler started tz=%s nightly=%r sweeper_every=%smin grace=%ss",
         settings.TIME_ZONE,

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.db import connection
 from django.db.models import Count, F, Q, QuerySet
 
 from accounts.models import CedulaInfo, CedulaStatus
@@ -86,12 +87,48 @@ def refresh_due_user_ids(*, now: datetime, chunk_size: int) -> Iterator[int]:
     process holds ``chunk_size`` ids at a time whatever the number of rows. The
     order means an interrupted run has at least sent the most outdated rows.
     """
-    return (
-        CedulaInfo.objects.filter(refresh_due_q(now=now))
-        .order_by(F("fetched_at").asc(nulls_first=True), "user_id")
-        .values_list("user_id", flat=True)
-        .iterator(chunk_size=chunk_size)
-    )
+    due = CedulaInfo.objects.filter(refresh_due_q(now=now))
+    if _streams_with_server_cursor():
+        return (
+            due.order_by(F("fetched_at").asc(nulls_first=True), "user_id")
+            .values_list("user_id", flat=True)
+            .iterator(chunk_size=chunk_size)
+        )
+    return _keyset_by_fetched_at(due, chunk_size=chunk_size)
+
+
+def _streams_with_server_cursor() -> bool:
+    # SQLite has no server-side cursors: an open read keeps a snapshot, and the
+    # first write by another process (a worker) after it makes every write on this
+    # connection fail with "database is locked". There we page by key instead,
+    # each page read in full before the batch is written.
+    return connection.vendor == "postgresql"
+
+
+def _keyset_by_user_id(queryset: QuerySet[CedulaInfo], *, chunk_size: int) -> Iterator[int]:
+    last = None
+    while True:
+        page = queryset if last is None else queryset.filter(user_id__gt=last)
+        ids = list(page.order_by("user_id").values_list("user_id", flat=True)[:chunk_size])
+        yield from ids
+        if len(ids) < chunk_size:
+            return
+        last = ids[-1]
+
+
+def _keyset_by_fetched_at(queryset: QuerySet[CedulaInfo], *, chunk_size: int) -> Iterator[int]:
+    yield from _keyset_by_user_id(queryset.filter(fetched_at__isnull=True), chunk_size=chunk_size)
+    fetched = queryset.filter(fetched_at__isnull=False).order_by("fetched_at", "user_id")
+    last = None
+    while True:
+        page = fetched
+        if last is not None:
+            page = fetched.filter(Q(fetched_at__gt=last[0]) | Q(fetched_at=last[0], user_id__gt=last[1]))
+        rows = list(page.values_list("fetched_at", "user_id")[:chunk_size])
+        yield from (user_id for _, user_id in rows)
+        if len(rows) < chunk_size:
+            return
+        last = rows[-1]
 
 
 def refresh_due_sample(*, now: datetime, limit: int) -> list[tuple[int, str, str]]:
@@ -142,12 +179,10 @@ def sweep_stuck_q(*, now: datetime, resend_signups: bool = True, resend_refreshe
 
 
 def sweep_stuck_user_ids(*, condition: Q, chunk_size: int) -> Iterator[int]:
-    return (
-        CedulaInfo.objects.filter(condition)
-        .order_by("user_id")
-        .values_list("user_id", flat=True)
-        .iterator(chunk_size=chunk_size)
-    )
+    stuck = CedulaInfo.objects.filter(condition)
+    if _streams_with_server_cursor():
+        return stuck.order_by("user_id").values_list("user_id", flat=True).iterator(chunk_size=chunk_size)
+    return _keyset_by_user_id(stuck, chunk_size=chunk_size)
 
 
 def cedula_infos_for_update(*, user_ids: list[int], condition: Q) -> QuerySet[CedulaInfo]:

@@ -1,0 +1,606 @@
+"""The nightly refresh, the sweeper and the scheduler process, against the real RabbitMQ.
+
+Messages are counted on the real ``refresh``/``lookups`` queues (purged before and
+after each test that publishes) by consuming them with pika.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pika
+import pytest
+import time_machine
+from django.conf import settings as django_settings
+from django.db import connections
+from django.utils import timezone
+
+from accounts.models import CedulaInfo, CedulaStatus, SchedulerRun
+from accounts.selectors.refresh import refresh_due_count
+from accounts.services import refresh as refresh_services
+from accounts.services.cedulas import QUEUE_LOOKUPS, QUEUE_REFRESH, cedula_lookup_send
+from accounts.services.refresh import (
+    JOB_NIGHTLY,
+    JOB_SWEEPER,
+    Pacer,
+    refresh_run_nightly,
+    refresh_run_sweeper,
+    scheduler_period_for,
+)
+from actors import scheduler as scheduler_module
+from tests.actors.conftest import ROOT, database_url
+from tests.actors.test_refresh_selection import make_rows
+
+BOGOTA = ZoneInfo("America/Bogota")
+
+
+# ------------------------------------------------------------------------------
+# Helpers
+# ------------------------------------------------------------------------------
+def _channel():
+    connection = pika.BlockingConnection(pika.URLParameters(django_settings.RABBITMQ_URL))
+    return connection, connection.channel()
+
+
+def drain(queue: str) -> list[int]:
+    """Consume every ready message of ``queue``; return the user ids, in order."""
+    connection, channel = _channel()
+    ids = []
+    try:
+        for _ in range(1_000_000):
+            method, _properties, body = channel.basic_get(queue, auto_ack=True)
+            if method is None:
+                break
+            message = json.loads(body)
+            assert message["queue_name"] == queue
+            ids.append(message["args"][0])
+    finally:
+        connection.close()
+    return ids
+
+
+def ready(queue: str) -> int:
+    connection, channel = _channel()
+    try:
+        return channel.queue_declare(queue, passive=True).method.message_count
+    finally:
+        connection.close()
+
+
+@pytest.fixture
+def queues(clean_queues):
+    """Empty lookup queues, and nobody else consuming them while we count."""
+    connection, channel = _channel()
+    try:
+        for queue in (QUEUE_LOOKUPS, QUEUE_REFRESH):
+            consumers = channel.queue_declare(queue, passive=True).method.consumer_count
+            assert consumers == 0, (
+                f"{consumers} consumer(s) on the {queue!r} queue would eat the messages this test "
+                "counts (a dramatiq worker still running, e.g. the e2e session worker)"
+            )
+    finally:
+        connection.close()
+    return
+
+
+def old(days: float = 40) -> datetime:
+    return timezone.now() - timedelta(days=days)
+
+
+def stale_rows(count: int) -> list[int]:
+    """``count`` found rows fetched long ago, oldest first (the order the run sends them)."""
+    return make_rows(*({"status": CedulaStatus.FOUND, "fetched_at": old(400 - i)} for i in range(count)))
+
+
+class FakeTime:
+    """A clock that only moves when the pacer sleeps; records the sleeps."""
+
+    def __init__(self, stop_at_call: int | None = None, on_sleep=None) -> None:
+        self.now = 1000.0
+        self.sleeps: list[float] = []
+        self.stop_at_call = stop_at_call
+        self.on_sleep = on_sleep
+
+    def clock(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> bool:
+        self.sleeps.append(seconds)
+        self.now += seconds
+        if self.on_sleep:
+            self.on_sleep(len(self.sleeps))
+        return self.stop_at_call is not None and len(self.sleeps) >= self.stop_at_call
+
+
+@pytest.fixture
+def send_sizes(monkeypatch) -> list[tuple[str, int]]:
+    """Spy (not a mock): records each batch handed to the real send_many."""
+    sizes: list[tuple[str, int]] = []
+    real = refresh_services.cedula_lookup_send_many
+
+    def spy(*, user_ids, queue, batch_size):
+        sizes.append((queue, len(user_ids)))
+        return real(user_ids=user_ids, queue=queue, batch_size=batch_size)
+
+    monkeypatch.setattr(refresh_services, "cedula_lookup_send_many", spy)
+    return sizes
+
+
+def closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+# ------------------------------------------------------------------------------
+# Nightly run: batching, skipping, pacing
+# ------------------------------------------------------------------------------
+@pytest.mark.django_db
+def test_nightly_run_sends_every_due_row_once_in_batches(queues, send_sizes):
+    due = stale_rows(23)
+    fresh = make_rows(*({"status": CedulaStatus.FOUND, "fetched_at": old(1)} for _ in range(2)))
+    started = timezone.now()
+
+    summary = refresh_run_nightly(period="test-batches", pace=False, batch_size=5)
+
+    assert send_sizes == [(QUEUE_REFRESH, 5)] * 4 + [(QUEUE_REFRESH, 3)]
+    assert ready(QUEUE_REFRESH) == 23
+    sent = drain(QUEUE_REFRESH)
+    assert sent == due  # each once, oldest first
+    assert drain(QUEUE_LOOKUPS) == []
+    assert (summary.selected, summary.sent, summary.skipped, summary.batches) == (23, 23, 0, 5)
+    for info in CedulaInfo.objects.filter(user_id__in=due):
+        assert info.status == CedulaStatus.PENDING
+        assert info.requested_at >= started
+        assert info.claim_token == ""
+    assert set(CedulaInfo.objects.filter(user_id__in=fresh).values_list("status", flat=True)) == {
+        CedulaStatus.FOUND
+    }
+    run = SchedulerRun.objects.get(job=JOB_NIGHTLY, period="test-batches")
+    assert (run.selected, run.sent, run.skipped) == (23, 23, 0)
+    assert run.finished_at is not None
+    assert refresh_due_count(now=timezone.now()) == 0
+
+
+@pytest.mark.django_db
+def test_rows_in_flight_are_skipped_and_counted(queues):
+    due = stale_rows(3)
+    recent = timezone.now() - timedelta(seconds=5)
+    pending, processing = make_rows(
+        {"status": CedulaStatus.PENDING, "fetched_at": old(), "requested_at": recent},
+        {
+            "status": CedulaStatus.PROCESSING,
+            "fetched_at": old(),
+            "claim_token": "worker-token",
+            "lease_expires_at": timezone.now() + timedelta(seconds=30),
+        },
+    )
+
+    summary = refresh_run_nightly(period="test-in-flight", pace=False, batch_size=10)
+
+    assert sorted(drain(QUEUE_REFRESH)) == sorted(due)
+    assert (summary.sent, summary.skipped) == (3, 2)
+    assert CedulaInfo.objects.get(user_id=pending).requested_at == recent
+    busy = CedulaInfo.objects.get(user_id=processing)
+    assert (busy.status, busy.claim_token) == (CedulaStatus.PROCESSING, "worker-token")
+
+
+@pytest.mark.django_db
+def test_a_row_that_goes_in_flight_during_the_run_is_not_sent(queues):
+    due = stale_rows(10)
+    taken = due[7]  # in the second batch
+
+    def worker_claims_it(call: int) -> None:
+        CedulaInfo.objects.filter(user_id=taken).update(status=CedulaStatus.PROCESSING, claim_token="w")
+
+    fake = FakeTime(on_sleep=worker_claims_it)
+    summary = refresh_run_nightly(
+        period="test-race-worker",
+        pace=True,
+        window_seconds=60,
+        batch_size=5,
+        sleep=fake.sleep,
+        clock=fake.clock,
+    )
+
+    assert drain(QUEUE_REFRESH) == [user_id for user_id in due if user_id != taken]
+    assert (summary.selected, summary.sent, summary.skipped) == (10, 9, 1)
+    assert CedulaInfo.objects.get(user_id=taken).status == CedulaStatus.PROCESSING
+
+
+@pytest.mark.django_db
+def test_pacing_spreads_the_batches_over_the_window(queues):
+    due = stale_rows(50)
+    fake = FakeTime()
+
+    summary = refresh_run_nightly(
+        period="test-pacing", pace=True, window_seconds=3600, batch_size=5, sleep=fake.sleep, clock=fake.clock
+    )
+
+    # 10 batches: the first at once, then one every 3600 / 10 seconds.
+    assert fake.sleeps == [pytest.approx(360.0)] * 9
+    assert sum(fake.sleeps) == pytest.approx(3600, abs=3600 / 10)
+    assert summary.sent == 50
+    assert sorted(drain(QUEUE_REFRESH)) == sorted(due)
+
+
+@pytest.mark.django_db
+def test_without_pacing_nothing_sleeps(queues):
+    stale_rows(12)
+    fake = FakeTime()
+    summary = refresh_run_nightly(
+        period="test-no-pacing",
+        pace=False,
+        window_seconds=3600,
+        batch_size=5,
+        sleep=fake.sleep,
+        clock=fake.clock,
+    )
+    assert fake.sleeps == []
+    assert (summary.batches, summary.sent) == (3, 12)
+    assert len(drain(QUEUE_REFRESH)) == 12
+
+
+def test_pacer_deducts_the_time_spent_sending():
+    fake = FakeTime()
+    pacer = Pacer(window_seconds=100, batches=4, sleep=fake.sleep, clock=fake.clock)
+    assert pacer.wait_turn(0)
+    fake.now += 10  # the first batch took 10 s to send
+    assert pacer.wait_turn(1)
+    fake.now += 40  # the second one overran its slot: the third goes at once
+    assert pacer.wait_turn(2)
+    assert pacer.wait_turn(3)  # the fourth keeps its slot at 75 s
+    assert fake.sleeps == [15.0, 10.0]
+
+
+@pytest.mark.django_db
+def test_stopping_mid_run_releases_the_period_and_a_rerun_sends_the_rest(queues):
+    due = stale_rows(25)
+    fake = FakeTime(stop_at_call=2)  # SIGTERM arrives during the second wait
+
+    first = refresh_run_nightly(
+        period="test-stop", pace=True, window_seconds=600, batch_size=5, sleep=fake.sleep, clock=fake.clock
+    )
+
+    assert first.interrupted
+    assert first.sent == 10
+    released = SchedulerRun.objects.get(job=JOB_NIGHTLY)
+    assert released.period.startswith("test-stop~")
+    assert refresh_due_count(now=timezone.now()) == 15
+
+    second = refresh_run_nightly(period="test-stop", pace=False, batch_size=5)
+    assert (second.claimed, second.sent) == (True, 15)
+    assert Counter(drain(QUEUE_REFRESH)) == Counter(due)
+
+
+@pytest.mark.django_db
+def test_a_period_runs_only_once(queues):
+    due = stale_rows(4)
+    first = refresh_run_nightly(period="test-once", pace=False)
+    CedulaInfo.objects.filter(user_id__in=due).update(status=CedulaStatus.FOUND)  # due again
+    second = refresh_run_nightly(period="test-once", pace=False)
+    assert (first.claimed, first.sent) == (True, 4)
+    assert (second.claimed, second.sent) == (False, 0)
+    assert len(drain(QUEUE_REFRESH)) == 4
+    assert SchedulerRun.objects.filter(job=JOB_NIGHTLY, period="test-once").count() == 1
+
+
+@pytest.mark.django_db
+def test_a_broker_failure_loses_nothing_the_sweeper_resends_the_marked_batch(queues, settings):
+    due = stale_rows(6)
+    good_url = settings.RABBITMQ_URL
+    settings.RABBITMQ_URL = f"amqp://guest:guest@127.0.0.1:{closed_port()}/"
+    with pytest.raises(pika.exceptions.AMQPConnectionError):
+        refresh_run_nightly(period="test-broker-down", pace=False, batch_size=4)
+    settings.RABBITMQ_URL = good_url
+
+    # The first batch was marked pending before the send failed; the rest is still due.
+    marked = list(CedulaInfo.objects.filter(status=CedulaStatus.PENDING).order_by("user_id"))
+    assert [info.user_id for info in marked] == sorted(due[:4])
+    assert refresh_due_count(now=timezone.now()) == 2
+    assert SchedulerRun.objects.get(job=JOB_NIGHTLY).period.startswith("test-broker-down~")
+    assert ready(QUEUE_REFRESH) == 0
+
+    later = timezone.now() + timedelta(seconds=settings.LOOKUP_LEASE_SECONDS + 1)
+    with time_machine.travel(later, tick=False):
+        swept = refresh_run_sweeper(period="test-sweep-after-failure")
+    assert swept.sent == 4
+    assert sorted(drain(QUEUE_REFRESH)) == sorted(due[:4])
+
+
+# ------------------------------------------------------------------------------
+# Several schedulers at once
+# ------------------------------------------------------------------------------
+def _race(periods: list[str], **kwargs) -> list:
+    barrier = threading.Barrier(len(periods))
+    results: list = [None] * len(periods)
+
+    def run(index: int, period: str) -> None:
+        try:
+            barrier.wait(timeout=30)
+            results[index] = refresh_run_nightly(period=period, pace=False, **kwargs)
+        except BaseException as exc:
+            results[index] = exc
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=run, args=(i, p)) for i, p in enumerate(periods)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert not any(thread.is_alive() for thread in threads), "a racing run did not finish"
+    for result in results:
+        if isinstance(result, BaseException):
+            raise result
+    return results
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_schedulers_racing_on_one_period_send_each_row_once(queues):
+    due = stale_rows(120)
+    results = _race(["2026-11-30T02:30-05:00", "2026-11-30T02:30-05:00"], batch_size=10)
+    assert sorted(result.claimed for result in results) == [False, True]
+    assert ready(QUEUE_REFRESH) == 120
+    assert Counter(drain(QUEUE_REFRESH)) == Counter(due)
+    assert SchedulerRun.objects.filter(job=JOB_NIGHTLY).count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_overlapping_runs_of_different_periods_still_send_each_row_once(queues):
+    # A manual run started while the nightly one is going: both claims succeed, and
+    # the conditional update hands each row to exactly one of them.
+    due = stale_rows(120)
+    results = _race(["2026-11-30T02:30-05:00", "manual-20261130T023000.000000"], batch_size=10)
+    assert all(result.claimed for result in results)
+    assert sum(result.sent for result in results) == 120
+    assert sum(result.selected - result.sent for result in results) == sum(
+        result.skipped - result.extra["in_flight"] for result in results
+    )
+    assert Counter(drain(QUEUE_REFRESH)) == Counter(due)
+
+
+# ------------------------------------------------------------------------------
+# Sweeper
+# ------------------------------------------------------------------------------
+@pytest.mark.django_db
+def test_sweeper_resends_lost_messages_and_rows_of_dead_workers(queues, settings):
+    now = timezone.now()
+    lease = timedelta(seconds=settings.LOOKUP_LEASE_SECONDS)
+    long_ago = now - 2 * lease
+    (
+        lost_signup,
+        lost_refresh,
+        fresh,
+        in_backoff,
+        dead_signup,
+        dead_refresh,
+        live,
+        never_requested,
+    ) = make_rows(
+        {"status": CedulaStatus.PENDING, "requested_at": long_ago},
+        {"status": CedulaStatus.PENDING, "requested_at": long_ago, "fetched_at": old()},
+        {"status": CedulaStatus.PENDING, "requested_at": now - timedelta(seconds=5)},
+        {"status": CedulaStatus.PENDING, "requested_at": long_ago, "claimed_at": now - timedelta(seconds=5)},
+        {
+            "status": CedulaStatus.PROCESSING,
+            "requested_at": long_ago,
+            "claimed_at": long_ago,
+            "claim_token": "dead",
+            "lease_expires_at": now - timedelta(seconds=1),
+        },
+        {
+            "status": CedulaStatus.PROCESSING,
+            "requested_at": long_ago,
+            "fetched_at": old(),
+            "claim_token": "dead",
+            "lease_expires_at": now - timedelta(seconds=1),
+        },
+        {
+            "status": CedulaStatus.PROCESSING,
+            "requested_at": long_ago,
+            "claim_token": "alive",
+            "lease_expires_at": now + timedelta(seconds=30),
+        },
+        {"status": CedulaStatus.PENDING, "requested_at": None},
+    )
+
+    summary = refresh_run_sweeper(period="test-sweep-1")
+
+    assert sorted(drain(QUEUE_LOOKUPS)) == sorted([lost_signup, dead_signup, never_requested])
+    assert sorted(drain(QUEUE_REFRESH)) == sorted([lost_refresh, dead_refresh])
+    assert summary.sent == 5
+    assert summary.extra["reset_processing"] == 2
+    for user_id in (lost_signup, lost_refresh, dead_signup, dead_refresh, never_requested):
+        info = CedulaInfo.objects.get(user_id=user_id)
+        assert info.status == CedulaStatus.PENDING
+        assert info.requested_at >= now
+        assert (info.claim_token, info.lease_expires_at) == ("", None)
+    assert CedulaInfo.objects.get(user_id=fresh).requested_at == now - timedelta(seconds=5)
+    assert CedulaInfo.objects.get(user_id=in_backoff).requested_at == long_ago
+    assert CedulaInfo.objects.get(user_id=live).claim_token == "alive"
+
+    # The bump: the next sweep does not send the same rows again before a lease has passed.
+    again = refresh_run_sweeper(period="test-sweep-2")
+    assert again.sent == 0
+    assert ready(QUEUE_LOOKUPS) == ready(QUEUE_REFRESH) == 0
+    with time_machine.travel(timezone.now() + lease + timedelta(seconds=1), tick=False):
+        third = refresh_run_sweeper(period="test-sweep-3")
+    # A lease later nobody took any of them (no worker here): all eight are resent, once.
+    assert (third.sent, third.extra["reset_processing"]) == (8, 1)
+    drain(QUEUE_LOOKUPS)
+    drain(QUEUE_REFRESH)
+
+
+@pytest.mark.django_db
+def test_sweeper_leaves_pending_rows_alone_while_their_queue_has_a_backlog(queues, settings):
+    long_ago = timezone.now() - timedelta(seconds=2 * settings.LOOKUP_LEASE_SECONDS)
+    waiting_refresh, lost_signup, dead_refresh = make_rows(
+        {"status": CedulaStatus.PENDING, "requested_at": long_ago, "fetched_at": old()},
+        {"status": CedulaStatus.PENDING, "requested_at": long_ago},
+        {
+            "status": CedulaStatus.PROCESSING,
+            "fetched_at": old(),
+            "lease_expires_at": timezone.now() - timedelta(seconds=1),
+        },
+    )
+    assert cedula_lookup_send(user_id=waiting_refresh, queue=QUEUE_REFRESH)  # the nightly backlog
+    assert ready(QUEUE_REFRESH) == 1
+
+    summary = refresh_run_sweeper(period="test-sweep-backlog")
+
+    assert summary.extra["ready_refresh"] == 1
+    assert drain(QUEUE_LOOKUPS) == [lost_signup]
+    assert drain(QUEUE_REFRESH) == [waiting_refresh, dead_refresh]  # the backlog message + the dead row
+    assert CedulaInfo.objects.get(user_id=waiting_refresh).requested_at == long_ago
+
+
+# ------------------------------------------------------------------------------
+# Scheduler wiring: periods, catch-up, jobs
+# ------------------------------------------------------------------------------
+def at(hour: int, minute: int = 0, day: int = 30) -> datetime:
+    return datetime(2026, 11, day, hour, minute, tzinfo=BOGOTA)
+
+
+def test_nightly_trigger_fires_at_0230_bogota_time():
+    trigger = scheduler_module.nightly_trigger()
+    fire = trigger.get_next_fire_time(None, at(3))
+    assert fire.isoformat() == "2026-12-01T02:30:00-05:00"
+    assert scheduler_period_for(at(2, 30)) == "2026-11-30T02:30-05:00"
+    assert scheduler_period_for(at(2, 30).astimezone(ZoneInfo("UTC"))) == "2026-11-30T02:30-05:00"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("now", "grace_hours", "expected"),
+    [
+        (at(3), 6, at(2, 30)),  # started half an hour after a missed run
+        (at(8), 6, at(2, 30)),  # 5 h 30 late: inside a 6 h grace
+        (at(10), 6, None),  # 7 h 30 late: beyond a 6 h grace
+        (at(10), 8, at(2, 30)),  # ... but inside an 8 h one
+        (at(2, 29), 6, None),  # tonight's run is not due yet; yesterday's is 24 h old
+        (at(2, 29), 25, at(2, 30, day=29)),
+        (at(3), 0, None),  # grace 0 disables the catch-up
+    ],
+)
+def test_missed_nightly_run_is_caught_up_only_within_the_grace(now, grace_hours, expected, settings):
+    settings.SCHEDULER_MISFIRE_GRACE_SECONDS = grace_hours * 3600
+    with time_machine.travel(now, tick=False):
+        assert scheduler_module.missed_nightly_fire_time(now=timezone.now()) == expected
+
+
+@pytest.mark.django_db
+def test_missed_run_already_claimed_is_not_caught_up_but_a_released_one_is(settings):
+    settings.SCHEDULER_MISFIRE_GRACE_SECONDS = 6 * 3600
+    run = SchedulerRun.objects.create(job=JOB_NIGHTLY, period="2026-11-30T02:30-05:00", claimed_by="other")
+    with time_machine.travel(at(3), tick=False):
+        assert scheduler_module.missed_nightly_fire_time(now=timezone.now()) is None
+        refresh_services.scheduler_run_release(run=run, selected=5, sent=2, skipped=0)
+        assert scheduler_module.missed_nightly_fire_time(now=timezone.now()) == at(2, 30)
+
+
+@pytest.mark.django_db
+def test_scheduler_started_after_a_missed_run_runs_it_for_that_period(settings):
+    settings.SCHEDULER_MISFIRE_GRACE_SECONDS = 6 * 3600
+    settings.REFRESH_WINDOW_SECONDS = 4 * 3600
+    with time_machine.travel(at(3), tick=False):
+        scheduler = scheduler_module.build_scheduler(stop_event=threading.Event(), now=timezone.now())
+        jobs = {job.id: job for job in scheduler.get_jobs()}
+        assert set(jobs) == {JOB_NIGHTLY, JOB_SWEEPER, scheduler_module.CATCH_UP_JOB_ID}
+        catch_up = jobs[scheduler_module.CATCH_UP_JOB_ID]
+        assert catch_up.kwargs["fire_time"] == at(2, 30)
+        assert catch_up.trigger.run_date == at(3)
+        # Run it as the executor would (no rows: nothing to send, nothing to sleep).
+        summary = catch_up.func(**catch_up.kwargs)
+    assert summary.claimed
+    assert SchedulerRun.objects.filter(job=JOB_NIGHTLY, period="2026-11-30T02:30-05:00").exists()
+    with time_machine.travel(at(3, 5), tick=False):
+        again = scheduler_module.build_scheduler(stop_event=threading.Event(), now=timezone.now())
+        assert scheduler_module.CATCH_UP_JOB_ID not in {job.id for job in again.get_jobs()}
+
+
+@pytest.mark.django_db
+def test_scheduled_nightly_job_claims_its_own_fire_time(settings):
+    settings.REFRESH_PACING = False
+    with time_machine.travel(at(2, 30) + timedelta(milliseconds=40), tick=False):
+        first = scheduler_module.nightly_job(stop_event=threading.Event())
+        second = scheduler_module.nightly_job(stop_event=threading.Event())  # another scheduler
+    assert (first.period, first.claimed) == ("2026-11-30T02:30-05:00", True)
+    assert (second.period, second.claimed) == ("2026-11-30T02:30-05:00", False)
+
+
+@pytest.mark.django_db
+def test_sweeper_runs_once_per_slot_whichever_scheduler_fires(queues, settings):
+    settings.SWEEPER_INTERVAL_MINUTES = 5
+    with time_machine.travel(at(4, 10) + timedelta(seconds=1), tick=False):
+        first = scheduler_module.sweeper_job(stop_event=threading.Event())
+    with time_machine.travel(at(4, 14) + timedelta(seconds=59), tick=False):
+        second = scheduler_module.sweeper_job(stop_event=threading.Event())
+    with time_machine.travel(at(4, 15), tick=False):
+        third = scheduler_module.sweeper_job(stop_event=threading.Event())
+    assert (first.period, first.claimed) == ("2026-11-30T04:10-05:00", True)
+    assert (second.period, second.claimed) == ("2026-11-30T04:10-05:00", False)
+    assert (third.period, third.claimed) == ("2026-11-30T04:15-05:00", True)
+
+
+# ------------------------------------------------------------------------------
+# The process
+# ------------------------------------------------------------------------------
+@pytest.mark.django_db(transaction=True)
+def test_runscheduler_stops_cleanly_on_sigterm_in_the_middle_of_a_paced_run(clean_queues, tmp_path):
+    due = stale_rows(3)
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "site_config.settings.test",
+        "DATABASE_URL": database_url(),
+        "PYTHONUNBUFFERED": "1",
+        # The last 02:30 is always within two days: the start catches it up, paced
+        # so slowly (one row per batch over a long window) that it is mid-run at SIGTERM.
+        "SCHEDULER_MISFIRE_GRACE_SECONDS": str(2 * 86400),
+        "REFRESH_WINDOW_SECONDS": str(3 * 86400),
+        "REFRESH_PACING": "true",
+        "REFRESH_BATCH_SIZE": "1",
+        "SWEEPER_INTERVAL_MINUTES": "1440",
+    }
+    log_path = tmp_path / "scheduler.log"
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "manage.py", "runscheduler"],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        deadline = time.monotonic() + 60
+        while refresh_due_count(now=timezone.now()) == 3:
+            assert process.poll() is None, log_path.read_text()
+            assert time.monotonic() < deadline, f"first batch never sent:\n{log_path.read_text()}"
+            time.sleep(0.1)
+        process.send_signal(signal.SIGTERM)
+        code = process.wait(timeout=30)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=10)
+    output = log_path.read_text()
+    assert code == 0, output
+    assert "SIGTERM received" in output
+    assert "nightly_refresh interrupted" in output
+    assert "sent=1 " in output
+    assert output.rstrip().endswith("scheduler stopped")
+    run = SchedulerRun.objects.get(job=JOB_NIGHTLY)
+    assert "~" in run.period and run.sent == 1  # released: the next start sends the other two
+    assert refresh_due_count(now=timezone.now()) == 2
+    assert CedulaInfo.objects.get(user_id=due[0]).status != CedulaStatus.FOUND

@@ -12,5 +12,6 @@ urlpatterns = [
     path("perfil/", views.profile, name="profile"),
     path("referidos/", views.referrals, name="referrals"),
     path("referidos/exportar.csv", views.referrals_csv, name="referrals_csv"),
+    path("referidos/vistos/", views.referrals_mark_seen, name="referrals_mark_seen"),
     path("politica-de-datos/", views.data_policy, name="data_policy"),
 ]

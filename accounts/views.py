@@ -32,7 +32,7 @@ from accounts.selectors.users import (
     user_referral_count,
     user_referrals,
 )
-from accounts.services.users import user_profile_update, user_register
+from accounts.services.users import user_profile_update, user_referrals_mark_seen, user_register
 
 
 def _referral_link(request: HttpRequest, user: User) -> str:
@@ -168,9 +168,10 @@ def profile(request: HttpRequest) -> HttpResponse:
 def referrals(request: HttpRequest) -> HttpResponse:
     search = ReferralSearchForm(request.GET)
     query = search.cleaned_data["q"] if search.is_valid() else ""
-    page = Paginator(user_referrals(user=request.user, query=query), REFERRALS_PER_PAGE).get_page(
-        request.GET.get("page")
-    )
+    changed_only = request.GET.get("cambios") == "1"
+    page = Paginator(
+        user_referrals(user=request.user, query=query, changed_only=changed_only), REFERRALS_PER_PAGE
+    ).get_page(request.GET.get("page"))
     return render(
         request,
         "accounts/referrals.html",
@@ -179,8 +180,18 @@ def referrals(request: HttpRequest) -> HttpResponse:
             "query": query,
             "page": page,
             "referral_total": user_referral_count(user=request.user),
+            "changed_only": changed_only,
+            "seen_at": request.user.referrals_seen_at,
+            "bulk_limit": settings.LOOKUP_BULK_REFRESH_LIMIT,
         },
     )
+
+
+@require_POST
+def referrals_mark_seen(request: HttpRequest) -> HttpResponse:
+    user_referrals_mark_seen(user=request.user)
+    messages.success(request, "Listo: los cambios quedaron marcados como vistos.")
+    return redirect("accounts:referrals")
 
 
 # --- CSV export -----------------------------------------------------------------------
@@ -202,14 +213,48 @@ class _Echo:
         return value
 
 
-def _referral_csv_rows(referrals) -> Iterator[list[str]]:
-    yield ["Nombre completo", "Cédula", "Teléfono", "Fecha de registro"]
+def _local(value) -> str:
+    return timezone.localtime(value).strftime("%Y-%m-%d %H:%M") if value else ""
+
+
+def _referral_csv_rows(referrals, *, census: bool) -> Iterator[list[str]]:
+    """Rows of the export; leaders also get each referral's census data."""
+    base_header = ["Nombre completo", "Cédula", "Teléfono", "Fecha de registro"]
+    census_header = [
+        "Estado censo",
+        "Departamento",
+        "Municipio",
+        "Puesto",
+        "Dirección",
+        "Mesa",
+        "Novedad",
+        "Consultado el",
+        "Último cambio",
+    ]
+    yield base_header + (census_header if census else [])
     for referral in referrals.iterator(chunk_size=1000):
+        info = getattr(referral, "cedula_info", None)
+        census_cells = (
+            [
+                info.get_status_display(),
+                info.departamento,
+                info.municipio,
+                info.puesto,
+                info.direccion,
+                info.mesa,
+                info.novedad,
+                _local(info.fetched_at),
+                _local(info.changed_at),
+            ]
+            if info
+            else ["Sin consultar", "", "", "", "", "", "", "", ""]
+        )
         yield [
             referral.nombre_completo,
             referral.cedula,
             referral.telefono,
-            timezone.localtime(referral.date_joined).strftime("%Y-%m-%d %H:%M"),
+            _local(referral.date_joined),
+            *(census_cells if census else []),
         ]
 
 
@@ -221,7 +266,10 @@ def referrals_csv(request: HttpRequest) -> StreamingHttpResponse:
 
     def stream() -> Iterator[str]:
         yield "\ufeff"
-        for row in _referral_csv_rows(user_referrals(user=request.user, query=query)):
+        referrals = user_referrals(
+            user=request.user, query=query, changed_only=request.GET.get("cambios") == "1"
+        )
+        for row in _referral_csv_rows(referrals, census=request.user.is_leader):
             yield writer.writerow([csv_safe(cell) for cell in row])
 
     filename = f"referidos-{timezone.localdate():%Y-%m-%d}.csv"

@@ -40,19 +40,25 @@ def _folded(expression) -> Func:
 
 
 def _referrals_base(*, user: User) -> QuerySet[User]:
-    # Per-row relations for the table and the CSV belong here, e.g.
-    # .select_related("cedula_info"), so both stay one query per page.
-    return User.objects.filter(referred_by=user)
+    # The census row comes along so the table and the CSV stay one query per page.
+    return User.objects.filter(referred_by=user).select_related("cedula_info")
 
 
-def user_referrals(*, user: User, query: str | None = None) -> QuerySet[User]:
+def user_referrals(*, user: User, query: str | None = None, changed_only: bool = False) -> QuerySet[User]:
     """The member's own referrals, newest first, optionally filtered by ``query``.
 
-    A query made only of digits and cédula separators searches the cédula (``1.234``
-    finds ``1234567``); anything else searches the name word by word, ignoring case
-    and accents (``nunez jose`` finds ``José Núñez``).
+    ``changed_only`` keeps the referrals whose voting place or census status changed
+    since ``user.referrals_seen_at``. A query made only of digits and cédula
+    separators searches the cédula (``1.234`` finds ``1234567``); anything else
+    searches the name word by word, ignoring case and accents (``nunez jose`` finds
+    ``José Núñez``).
     """
     qs = _referrals_base(user=user)
+    if changed_only:
+        # Changed since the leader last marked the list as seen (ever, if never).
+        qs = qs.filter(cedula_info__changed_at__isnull=False)
+        if user.referrals_seen_at:
+            qs = qs.filter(cedula_info__changed_at__gt=user.referrals_seen_at)
     query = (query or "").strip()
     if query:
         digits = strip_cedula(query)

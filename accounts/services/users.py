@@ -71,3 +71,9 @@ def user_role_set(*, actor: User, user_ids: list[int], role: str) -> int:
     if role not in User.Role.values:
         raise ValidationError({"role": "Rol desconocido."})
     return User.objects.filter(pk__in=user_ids).exclude(role=role).update(role=role)
+
+
+def user_referrals_mark_seen(*, user: User) -> None:
+    """The leader has seen every change of their referrals up to now."""
+    user.referrals_seen_at = timezone.now()
+    user.save(update_fields=["referrals_seen_at"])

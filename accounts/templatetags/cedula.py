@@ -52,3 +52,12 @@ def cedula_card(context):
         "cedula_notice": context.get("cedula_notice", ""),
         "cedula_notice_level": context.get("cedula_notice_level", "info"),
     }
+
+
+@register.filter
+def changed_since(info, seen_at) -> bool:
+    """True when the row's voting place or status changed after ``seen_at`` (or ever, if None)."""
+    changed_at = getattr(info, "changed_at", None)
+    if changed_at is None:
+        return False
+    return seen_at is None or changed_at > seen_at

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import time
 from typing import Protocol
 
@@ -64,20 +65,22 @@ class NoCaptchaSolver:
 
 
 class _RedactFilter(logging.Filter):
-    """Masks API keys in records of loggers we do not own (httpx logs every request URL at INFO,
-    and res.php URLs carry ``key=...``)."""
+    """Masks API keys in records of loggers we do not own: httpx logs every request URL at INFO,
+    and res.php URLs carry ``key=...``."""
+
+    _KEY_PARAM = re.compile(r"([?&]key=)[^&\s\"']+")
 
     def __init__(self) -> None:
         super().__init__()
         self.secrets: set[str] = set()
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if self.secrets:
-            message = record.getMessage()
-            if any(secret in message for secret in self.secrets):
-                for secret in self.secrets:
-                    message = message.replace(secret, "***")
-                record.msg, record.args = message, None
+        message = record.getMessage()
+        redacted = self._KEY_PARAM.sub(r"\1***", message)
+        for secret in self.secrets:
+            redacted = redacted.replace(secret, "***")
+        if redacted != message:
+            record.msg, record.args = redacted, None
         return True
 
 
@@ -138,7 +141,7 @@ class TwoCaptchaSolver:
         self._api_key = api_key
         self.polling_interval = max(0.01, float(polling_interval))
         self.timeout = timeout
-        if api_key:
+        if len(api_key) >= 6:  # shorter "keys" are test values, and would mask common words
             _redact.secrets.add(api_key)
         # Connections kept alive across polls; limits sized for a busy worker (pool of 16+ pages).
         self._http = httpx.AsyncClient(

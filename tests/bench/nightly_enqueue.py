@@ -1,0 +1,232 @@
+"""Nightly refresh at scale: select and send 100,000 due rows (not a pytest test).
+
+Run from the repository root (PostgreSQL and RabbitMQ running locally):
+
+    .venv/bin/python tests/bench/nightly_enqueue.py [--rows 100000] [--batch-size 1000] [--keep-db]
+
+It creates its own database ``paginamadre_bench`` (dropped at the end), migrates it,
+COPYs in ``--rows`` due members (stale answers, old failures, never fetched) plus
+20 % fresh rows and 2 % in flight that must not be sent, purges the ``refresh``
+queue, then runs ``manage.py refresh_stale`` (the nightly job's code path, no
+pacing) in a child process while sampling its RSS. It checks that exactly
+``--rows`` messages reached the real ``refresh`` queue and purges it again.
+
+Targets: ≤ 60 s and peak RSS ≤ 200 MB. The last line is machine-readable:
+RESULT rows=.. seconds=.. peak_rss_mb=..
+(seconds: the job itself, from its summary line; the child's wall time including
+Django start-up is printed above it.)
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import os
+import re
+import subprocess
+import sys
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pika
+import psutil
+import psycopg
+
+ROOT = Path(__file__).resolve().parents[2]
+BENCH_DB = "paginamadre_bench"
+PG_SERVER = os.environ.get("BENCH_PG_URL", "postgres://postgres@127.0.0.1:5432")
+RABBITMQ_URL = os.environ.get("RABBITMQ_URL", "amqp://guest:guest@127.0.0.1:5672/")
+QUEUE = "refresh"
+
+USER_COLUMNS = [
+    "id", "password", "is_superuser", "cedula", "nombre_completo", "telefono", "accepted_data_policy",
+    "referral_code", "referral_goal", "role", "is_active", "is_staff", "date_joined",
+]  # fmt: skip
+INFO_COLUMNS = [
+    "user_id", "status", "departamento", "municipio", "puesto", "direccion", "mesa", "novedad", "resolucion",
+    "fecha_novedad", "source", "result_status", "message", "error_detail", "raw_response", "attempts",
+    "claim_token", "fetched_at", "requested_at", "lease_expires_at", "created_at", "updated_at",
+]  # fmt: skip
+
+
+def child_env() -> dict[str, str]:
+    return {
+        **os.environ,
+        # Test settings: DEBUG off (no query log growing in memory), no secrets needed.
+        "DJANGO_SETTINGS_MODULE": "site_config.settings.test",
+        "DATABASE_URL": f"{PG_SERVER}/{BENCH_DB}",
+        "RABBITMQ_URL": RABBITMQ_URL,
+        "PYTHONUNBUFFERED": "1",
+    }
+
+
+def recreate_database() -> None:
+    with psycopg.connect(f"{PG_SERVER}/postgres", autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
+        conn.execute(f"CREATE DATABASE {BENCH_DB}")
+
+
+def drop_database() -> None:
+    with psycopg.connect(f"{PG_SERVER}/postgres", autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
+
+
+def _copy(conn: psycopg.Connection, table: str, columns: list[str], rows) -> None:
+    with conn.cursor() as cur, cur.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row(row)
+
+
+def populate(*, due: int) -> dict[str, int]:
+    """COPY members in; returns how many rows of each kind."""
+    now = datetime.now(UTC)
+    fresh = due // 5
+    in_flight = max(1, due // 50)
+    total = due + fresh + in_flight
+
+    def info(i: int) -> tuple:
+        blank = ("",) * 13  # departamento .. raw_response
+        if i < due:
+            kind = i % 10
+            if kind < 8:  # answers older than 30 days
+                status, fetched = "found", now - timedelta(days=31 + i % 300)
+            elif kind == 8:  # failures older than 24 h
+                status, fetched = "error", now - timedelta(hours=25 + i % 100)
+            else:  # never fetched
+                status, fetched = "timeout", None
+            requested, lease = None, None
+        elif i < due + fresh:
+            status, fetched, requested, lease = "found", now - timedelta(days=i % 29), None, None
+        else:
+            status, fetched = "processing", now - timedelta(days=90)
+            requested, lease = now, now + timedelta(minutes=3)
+        return (i + 1, status, *blank, 1, "", fetched, requested, lease, now, now)
+
+    user_tail = ("USER", True, False, now)  # role, is_active, is_staff, date_joined
+    with psycopg.connect(f"{PG_SERVER}/{BENCH_DB}") as conn:
+        _copy(
+            conn,
+            "accounts_user",
+            USER_COLUMNS,
+            (
+                (i + 1, "!", False, str(1_100_000_000 + i), "Miembro", "", True, f"B{i:09d}", 10, *user_tail)
+                for i in range(total)
+            ),
+        )
+        _copy(conn, "accounts_cedulainfo", INFO_COLUMNS, (info(i) for i in range(total)))
+        conn.execute("SELECT setval('accounts_user_id_seq', %s)", (total,))
+        conn.commit()
+        conn.autocommit = True
+        conn.execute("VACUUM ANALYZE accounts_cedulainfo")
+    return {"due": due, "fresh": fresh, "in_flight": in_flight}
+
+
+def queue_state() -> tuple[int, int]:
+    """(ready messages, consumers) of the refresh queue."""
+    connection = pika.BlockingConnection(pika.URLParameters(RABBITMQ_URL))
+    try:
+        method = connection.channel().queue_declare(QUEUE, passive=True).method
+        return method.message_count, method.consumer_count
+    except pika.exceptions.ChannelClosedByBroker:
+        return 0, 0  # not declared yet: the job declares it as Dramatiq does
+    finally:
+        if connection.is_open:
+            connection.close()
+
+
+def purge() -> None:
+    connection = pika.BlockingConnection(pika.URLParameters(RABBITMQ_URL))
+    try:
+        for name in (QUEUE, f"{QUEUE}.DQ"):
+            with contextlib.suppress(pika.exceptions.ChannelClosedByBroker):  # not declared yet
+                connection.channel().queue_purge(name)
+    finally:
+        connection.close()
+
+
+def run_job(*, batch_size: int) -> tuple[float, float, str]:
+    """Run the job in a child; returns (wall seconds, peak RSS MB, output)."""
+    command = [sys.executable, "manage.py", "refresh_stale", "--batch-size", str(batch_size)]
+    started = time.monotonic()
+    child = subprocess.Popen(
+        command, cwd=ROOT, env=child_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    )
+    sampled = [0]
+    done = threading.Event()
+
+    def sample() -> None:
+        proc = psutil.Process(child.pid)
+        while not done.is_set():
+            try:
+                sampled[0] = max(sampled[0], proc.memory_info().rss)
+            except psutil.Error:
+                return
+            time.sleep(0.02)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    output = child.stdout.read().decode(errors="replace")
+    _, status, usage = os.wait4(child.pid, 0)
+    child.returncode = os.waitstatus_to_exitcode(status)
+    wall = time.monotonic() - started
+    done.set()
+    sampler.join(timeout=5)
+    if child.returncode != 0:
+        raise SystemExit(f"refresh_stale failed ({child.returncode}):\n{output}")
+    # ru_maxrss is in KB on Linux: the kernel's own peak, which sampling could miss.
+    peak = max(usage.ru_maxrss * 1024, sampled[0])
+    return wall, peak / 2**20, output
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--rows", type=int, default=100_000, help="due rows to send (default 100000)")
+    parser.add_argument("--batch-size", type=int, default=1000, help="ids per batch (default 1000)")
+    parser.add_argument("--keep-db", action="store_true", help="leave paginamadre_bench in place")
+    args = parser.parse_args()
+
+    recreate_database()
+    try:
+        subprocess.run(
+            [sys.executable, "manage.py", "migrate", "--noinput", "-v0"],
+            cwd=ROOT,
+            env=child_env(),
+            check=True,
+        )
+        t0 = time.monotonic()
+        counts = populate(due=args.rows)
+        print(f"populated {counts} in {time.monotonic() - t0:.1f}s", flush=True)
+
+        purge()
+        ready, consumers = queue_state()
+        if consumers:
+            raise SystemExit(
+                f"{consumers} consumer(s) on {QUEUE!r}: stop the workers, they would eat the messages"
+            )
+        assert ready == 0, ready
+
+        wall, peak_mb, output = run_job(batch_size=args.batch_size)
+        print(output.strip(), flush=True)
+        summary = re.search(r"sent=(\d+) .*seconds=([\d.]+)", output)
+        if summary is None:
+            raise SystemExit("no summary line in the job's output")
+        sent, seconds = int(summary.group(1)), float(summary.group(2))
+        ready, _ = queue_state()
+        print(f"sent={sent} on_queue={ready} child_wall_seconds={wall:.1f} msgs_per_s={sent / seconds:.0f}")
+        if sent != args.rows or ready != args.rows:
+            raise SystemExit(f"expected {args.rows} messages, sent {sent}, {ready} on the queue")
+    finally:
+        purge()
+        if not args.keep_db:
+            drop_database()
+    print(f"RESULT rows={args.rows} seconds={seconds:.1f} peak_rss_mb={peak_mb:.0f}")
+
+
+if __name__ == "__main__":
+    sys.stdout = io.TextIOWrapper(sys.stdout.buffer, line_buffering=True)
+    main()

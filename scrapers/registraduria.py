@@ -7,7 +7,11 @@ total functions: any input, however broken, gives a result and never an exceptio
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import html as html_lib
+import json
+import re
+import unicodedata
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 RAW_LIMIT = 64 * 1024
@@ -64,3 +68,447 @@ class LookupResult:
     def is_transient(self) -> bool:
         """True when trying again later may give a different answer."""
         return self.status in TRANSIENT_STATUSES or self.timed_out
+
+
+# ---------------------------------------------------------------------------------------------
+# Parsing
+# ---------------------------------------------------------------------------------------------
+
+# Work is capped so that a hostile or broken reply (megabytes of junk) costs milliseconds.
+_HTML_LIMIT = 256 * 1024  # characters of the message HTML fed to the HTML parser
+_TEXT_LIMIT = 512 * 1024  # characters searched for marker texts in a non-JSON reply
+_FIELD_LIMIT = 255  # one table cell; the portal's columns are at most this long
+_MESSAGE_LIMIT = 2000
+
+WAF_MARKER = "se presento un evento de seguridad"
+
+# Folded (accent-less, lower case) header text -> LookupResult field. Columns are matched by
+# name, never by position: the site's column order is not guaranteed.
+_HEADER_FIELDS = {
+    "departamento": "departamento",
+    "depto": "departamento",
+    "municipio": "municipio",
+    "puesto": "puesto",
+    "puesto de votacion": "puesto",
+    "lugar de votacion": "puesto",
+    "direccion": "direccion",
+    "direccion puesto": "direccion",
+    "direccion del puesto": "direccion",
+    "mesa": "mesa",
+    "novedad": "novedad",
+    "resolucion": "resolucion",
+    "fecha novedad": "fecha_novedad",
+    "fecha de novedad": "fecha_novedad",
+    "fecha": "fecha_novedad",
+}
+
+_CAPTCHA_MARKERS = ("marque el cuadro", "captcha", "no soy un robot")
+_SITE_ERROR_MARKERS = ("curl error", "timed out", "timeout", "en actualizacion", "intente mas tarde")
+_NOT_FOUND_MARKERS = ("no se encuentra", "no existe", "no fue encontrad")
+_DECEASED_MARKERS = ("muerte", "fallecid", "fallecimiento")
+
+
+def fold(text: str) -> str:
+    """Return ``text`` without accents, lower case, whitespace collapsed: the form texts are compared in."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return " ".join(stripped.casefold().split())
+
+
+def clean_text(text: str, limit: int = _FIELD_LIMIT) -> str:
+    """Collapse whitespace, drop NUL characters (PostgreSQL text cannot hold them) and cap the length."""
+    return " ".join(text.replace("\x00", " ").split())[:limit]
+
+
+def cap_raw(body: str) -> str:
+    """The reply body as stored in ``LookupResult.raw``: at most 64 KB of text, no NUL characters."""
+    return body[:RAW_LIMIT].replace("\x00", "")
+
+
+@dataclass
+class _Table:
+    headers: list[str] = field(default_factory=list)
+    rows: list[list[tuple[str, str]]] = field(default_factory=list)  # (data-th, text) per cell
+
+
+# A tag, scanned without backtracking: ``[^<>]*`` stops at the next ``<``, so scanning is linear
+# even on junk like "<a <a <a ..." that makes html.parser quadratic.
+_TAG_RE = re.compile(r"<(/?)([A-Za-z][A-Za-z0-9:-]*)([^<>]*)>")
+_DATA_TH_RE = re.compile(r"""data-th\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+))""", re.IGNORECASE)
+_RAW_TEXT_END = {tag: re.compile(f"</{tag}", re.IGNORECASE) for tag in ("script", "style")}
+
+
+@dataclass
+class _Message:
+    tables: list[_Table]
+    text: str  # every text node, folded, for marker searches
+    display: str  # the text outside tables, cleaned, for LookupResult.message
+
+
+class _MessageScanner:
+    """A small linear HTML scanner: tables (header names, cells with ``data-th``) and text."""
+
+    def __init__(self) -> None:
+        self.tables: list[_Table] = []
+        self.outside_text: list[str] = []
+        self.all_text: list[str] = []
+        self._stack: list[_Table] = []
+        self._row: list[tuple[str, str]] | None = None
+        self._cell: list[str] | None = None
+        self._cell_is_header = False
+        self._cell_th = ""
+
+    def scan(self, html: str) -> None:
+        pos, end = 0, len(html)
+        while pos < end:
+            lt = html.find("<", pos)
+            if lt == -1:
+                self._text(html[pos:])
+                break
+            self._text(html[pos:lt])
+            if html.startswith("<!--", lt):
+                close = html.find("-->", lt + 4)
+                pos = end if close == -1 else close + 3
+                continue
+            match = _TAG_RE.match(html, lt)
+            if match is None:
+                if html.startswith(("<!", "<?"), lt):
+                    close = html.find(">", lt)
+                    pos = end if close == -1 else close + 1
+                else:
+                    self._text("<")
+                    pos = lt + 1
+                continue
+            pos = match.end()
+            closing, tag, attrs = match.group(1), match.group(2).lower(), match.group(3)
+            if closing:
+                self._end(tag)
+                continue
+            if tag in _RAW_TEXT_END:
+                # Skip to the closing tag: the body of a script or style is not text.
+                closing_tag = _RAW_TEXT_END[tag].search(html, pos)
+                pos = end if closing_tag is None else closing_tag.start()
+                continue
+            self._start(tag, attrs)
+        self._close_row()
+
+    def _start(self, tag: str, attrs: str) -> None:
+        if tag == "table":
+            table = _Table()
+            self.tables.append(table)
+            self._stack.append(table)
+        elif not self._stack:
+            return
+        elif tag == "tr":
+            self._close_row()
+            self._row = []
+        elif tag in ("td", "th"):
+            self._close_cell()
+            self._cell = []
+            self._cell_is_header = tag == "th"
+            found = _DATA_TH_RE.search(attrs)
+            self._cell_th = (
+                html_lib.unescape(next((g for g in found.groups() if g is not None), "")) if found else ""
+            )
+
+    def _end(self, tag: str) -> None:
+        if not self._stack:
+            return
+        if tag in ("td", "th"):
+            self._close_cell()
+        elif tag == "tr":
+            self._close_row()
+        elif tag == "table":
+            self._close_row()
+            self._stack.pop()
+
+    def _text(self, data: str) -> None:
+        if not data:
+            return
+        data = html_lib.unescape(data)
+        self.all_text.append(data)
+        if self._cell is not None:
+            self._cell.append(data)
+        elif not self._stack:
+            self.outside_text.append(data)
+
+    def _close_cell(self) -> None:
+        if self._cell is None or not self._stack:
+            self._cell = None
+            return
+        text = clean_text("".join(self._cell), _HTML_LIMIT)
+        table = self._stack[-1]
+        if self._cell_is_header:
+            table.headers.append(text)
+        else:
+            if self._row is None:
+                self._row = []
+            self._row.append((self._cell_th, text))
+        self._cell = None
+
+    def _close_row(self) -> None:
+        self._close_cell()
+        if self._row and self._stack:
+            self._stack[-1].rows.append(self._row)
+        self._row = None
+
+
+def _parse_message(html: str) -> _Message:
+    scanner = _MessageScanner()
+    scanner.scan(html[:_HTML_LIMIT])
+    return _Message(
+        tables=scanner.tables,
+        text=fold(" ".join(scanner.all_text)),
+        display=clean_text(" ".join(scanner.outside_text), _MESSAGE_LIMIT),
+    )
+
+
+def _table_fields(table: _Table) -> dict[str, str]:
+    """Map the first data row of ``table`` to LookupResult field names by header name."""
+    headers = [_HEADER_FIELDS.get(fold(h).rstrip(":")) for h in table.headers]
+    for row in table.rows:
+        values: dict[str, str] = {}
+        for index, (data_th, text) in enumerate(row):
+            name = _HEADER_FIELDS.get(fold(data_th).rstrip(":")) if data_th else None
+            if name is None and index < len(headers):
+                name = headers[index]
+            if name and name not in values:
+                values[name] = clean_text(text)
+        if values:
+            return values
+    return {}
+
+
+def _table_kinds(table: _Table) -> set[str]:
+    names = {_HEADER_FIELDS.get(fold(h).rstrip(":")) for h in table.headers}
+    for row in table.rows:
+        names.update(_HEADER_FIELDS.get(fold(th).rstrip(":")) for th, _ in row if th)
+    return {name for name in names if name}
+
+
+def _has(text: str, markers: tuple[str, ...]) -> bool:
+    return any(marker in text for marker in markers)
+
+
+def _get(mapping: dict, *names: str) -> object:
+    """``mapping[name]`` for the first of ``names`` present, keys compared case-insensitively."""
+    lowered = {str(key).lower(): value for key, value in mapping.items()}
+    for name in names:
+        if name in lowered:
+            return lowered[name]
+    return None
+
+
+def _is_false(value: object) -> bool:
+    if isinstance(value, str):
+        return fold(value) in ("false", "0", "no", "")
+    return value is False or value == 0
+
+
+def _is_true(value: object) -> bool:
+    if isinstance(value, str):
+        return fold(value) in ("true", "1", "si", "yes")
+    return value is True or (isinstance(value, int | float) and value != 0)
+
+
+def _as_text(body: object) -> str:
+    if body is None:
+        return ""
+    if isinstance(body, bytes | bytearray | memoryview):
+        return bytes(body).decode("utf-8", errors="replace")
+    return body if isinstance(body, str) else str(body)
+
+
+def _classify(*, success: object, reload: object, message_html: str, raw: str, source: str) -> LookupResult:
+    """Decide the state of one reply: structure first (reload, tables), then the site's text."""
+    if _is_true(reload):
+        return LookupResult(LookupStatus.SESSION_EXPIRED, raw=raw, source=source)
+    message = _parse_message(message_html)
+    common = {"raw": raw, "source": source, "message": message.display}
+
+    kinds: set[str] = set()
+    values: dict[str, str] = {}
+    for table in message.tables:
+        table_kinds = _table_kinds(table)
+        if "mesa" in table_kinds or "novedad" in table_kinds:
+            kinds, values = table_kinds, _table_fields(table)
+            break
+    if kinds:
+        novedad = fold(values.get("novedad", ""))
+        if "novedad" in kinds and "pendiente" in novedad:
+            return LookupResult(LookupStatus.PENDING, **values, **common)
+        if "mesa" in kinds and values.get("mesa"):
+            return LookupResult(LookupStatus.FOUND, **values, **common)
+        if "novedad" in kinds:
+            deceased = _has(novedad, _DECEASED_MARKERS)
+            return LookupResult(LookupStatus.CANCELLED, deceased=deceased, **values, **common)
+
+    text = message.text
+    if _is_false(success):
+        if _has(text, _CAPTCHA_MARKERS):
+            return LookupResult(LookupStatus.CAPTCHA_REJECTED, **common)
+        if _has(text, _SITE_ERROR_MARKERS):
+            return LookupResult(LookupStatus.SITE_ERROR, error="site error reply", **common)
+    if _has(text, _NOT_FOUND_MARKERS):
+        return LookupResult(LookupStatus.NOT_FOUND, **common)
+    if "pendiente" in text:
+        return LookupResult(LookupStatus.PENDING, **common)
+    if _has(text, _SITE_ERROR_MARKERS):
+        return LookupResult(LookupStatus.SITE_ERROR, error="site error reply", **common)
+    if _has(text, _CAPTCHA_MARKERS):
+        return LookupResult(LookupStatus.CAPTCHA_REJECTED, **common)
+    return LookupResult(LookupStatus.UNKNOWN, error="unrecognised reply", **common)
+
+
+def _non_json(text: str, raw: str, source: str) -> LookupResult:
+    if not text.strip():
+        return LookupResult(LookupStatus.SITE_ERROR, raw=raw, source=source, error="empty reply")
+    head = text[:_TEXT_LIMIT]
+    if WAF_MARKER in fold(head):
+        message = _parse_message(head).display
+        return LookupResult(
+            LookupStatus.BLOCKED, message=message, raw=raw, source=source, error="WAF block page"
+        )
+    # A reply that is not JSON (a proxy error page, a body cut short) says nothing about the
+    # cédula; a later attempt may well get a proper answer, hence a transient SITE_ERROR.
+    return LookupResult(LookupStatus.SITE_ERROR, raw=raw, source=source, error="reply is not JSON")
+
+
+def _load_json(text: str) -> tuple[bool, object]:
+    try:
+        return True, json.loads(text)
+    except (ValueError, RecursionError):
+        return False, None
+
+
+def parse_response(body: str) -> LookupResult:
+    """Turn the body of the wsp lookup POST (``/censo/consultar/``) into a :class:`LookupResult`.
+
+    Pure and total: any input (``None``, bytes, junk, truncated or oddly shaped JSON, megabytes
+    of garbage) gives a result, never an exception, in milliseconds. ``source`` is ``"wsp"``.
+    The rules, in order (registraduria.md §3):
+
+    - not JSON: ``BLOCKED`` when it is the WAF page ("se presentó un evento de seguridad"),
+      else ``SITE_ERROR`` (empty, cut short, an error page: transient);
+    - JSON that is not an object: ``UNKNOWN``;
+    - ``reload`` true: ``SESSION_EXPIRED``;
+    - a table with a MESA column: ``FOUND``, fields mapped by column name (``data-th`` or ``th``);
+      a table with a NOVEDAD column: ``CANCELLED`` (``deceased`` when it says muerte/fallecido),
+      or ``PENDING`` when the novedad is a pending one;
+    - ``success`` false: captcha texts give ``CAPTCHA_REJECTED``, Curl/timeout/maintenance texts
+      ``SITE_ERROR``;
+    - "no se encuentra": ``NOT_FOUND``; "pendiente": ``PENDING``; maintenance: ``SITE_ERROR``;
+    - anything else: ``UNKNOWN`` with the raw body kept.
+    """
+    source = "wsp"
+    try:
+        text = _as_text(body)
+        raw = cap_raw(text)
+        ok, data = _load_json(text)
+        if not ok:
+            return _non_json(text, raw, source)
+        if not isinstance(data, dict):
+            return LookupResult(LookupStatus.UNKNOWN, raw=raw, source=source, error="JSON is not an object")
+        inner = _get(data, "data")
+        message = _get(inner, "message", "mensaje") if isinstance(inner, dict) else None
+        if message is None:
+            message = _get(data, "message", "mensaje")
+        if message is None and isinstance(inner, str):
+            message = inner
+        return _classify(
+            success=_get(data, "success"),
+            reload=_get(data, "reload"),
+            message_html=message if isinstance(message, str) else "",
+            raw=raw,
+            source=source,
+        )
+    except Exception as exc:  # noqa: BLE001 - the contract: parsing never raises
+        return LookupResult(
+            LookupStatus.UNKNOWN, raw=cap_raw(_safe_str(body)), source=source, error=f"parser: {exc!r}"[:200]
+        )
+
+
+def _safe_str(body: object) -> str:
+    try:
+        return _as_text(body)
+    except Exception:  # noqa: BLE001 - a __str__ that raises must not escape either
+        return ""
+
+
+# consultacenso.registraduria.gov.co: ``POST /back/api/consulta`` answers
+# ``{ok, encontrado, data: {nuip, nom_depto, nom_mun, nom_puesto, direccion, mesa}, mensaje?, novedad?}``.
+_CONSULTACENSO_FIELDS = {
+    "departamento": ("nom_depto", "departamento", "depto"),
+    "municipio": ("nom_mun", "municipio"),
+    "puesto": ("nom_puesto", "puesto"),
+    "direccion": ("direccion", "dir_puesto"),
+    "mesa": ("mesa", "num_mesa"),
+}
+
+
+def _scalar_text(value: object) -> str:
+    if value is None or isinstance(value, dict | list):
+        return ""
+    return clean_text(str(value))
+
+
+def _novedad_fields(novedad: object) -> dict[str, str]:
+    if isinstance(novedad, dict):
+        return {
+            "novedad": _scalar_text(_get(novedad, "descripcion", "novedad", "nombre", "estado")),
+            "resolucion": _scalar_text(_get(novedad, "resolucion")),
+            "fecha_novedad": _scalar_text(_get(novedad, "fecha", "fecha_novedad")),
+        }
+    return {"novedad": _scalar_text(novedad)}
+
+
+def parse_consultacenso(body: str) -> LookupResult:
+    """Turn the body of consultacenso's ``POST /back/api/consulta`` into a :class:`LookupResult`.
+
+    Same guarantees as :func:`parse_response` (pure, total, fast); ``source`` is
+    ``"consultacenso"``. ``ok`` false: captcha texts give ``CAPTCHA_REJECTED``, error texts
+    ``SITE_ERROR``, anything else ``UNKNOWN``. ``ok`` true: ``encontrado`` with a ``data`` object
+    holding a mesa gives ``FOUND``; a ``novedad`` (string or object with ``descripcion``,
+    ``resolucion``, ``fecha``) gives ``PENDING`` or ``CANCELLED``; otherwise the ``mensaje`` text
+    decides (not found, pending, maintenance) as in the wsp reply.
+    """
+    source = "consultacenso"
+    try:
+        text = _as_text(body)
+        raw = cap_raw(text)
+        ok, data = _load_json(text)
+        if not ok:
+            return _non_json(text, raw, source)
+        if not isinstance(data, dict):
+            return LookupResult(LookupStatus.UNKNOWN, raw=raw, source=source, error="JSON is not an object")
+        mensaje = _get(data, "mensaje", "message")
+        mensaje_html = mensaje if isinstance(mensaje, str) else ""
+        novedad = _novedad_fields(_get(data, "novedad"))
+        payload = _get(data, "data")
+        if _is_true(_get(data, "ok")) and _is_true(_get(data, "encontrado")) and isinstance(payload, dict):
+            values = {
+                name: _scalar_text(_get(payload, *keys)) for name, keys in _CONSULTACENSO_FIELDS.items()
+            }
+            if values["mesa"] or values["puesto"]:
+                message = _parse_message(mensaje_html).display
+                return LookupResult(LookupStatus.FOUND, message=message, raw=raw, source=source, **values)
+        if novedad["novedad"] and not _is_false(_get(data, "ok")):
+            folded = fold(novedad["novedad"])
+            message = _parse_message(mensaje_html).display
+            if "pendiente" in folded:
+                return LookupResult(LookupStatus.PENDING, message=message, raw=raw, source=source, **novedad)
+            return LookupResult(
+                LookupStatus.CANCELLED,
+                deceased=_has(folded, _DECEASED_MARKERS),
+                message=message,
+                raw=raw,
+                source=source,
+                **novedad,
+            )
+        return _classify(
+            success=_get(data, "ok"), reload=None, message_html=mensaje_html, raw=raw, source=source
+        )
+    except Exception as exc:  # noqa: BLE001 - the contract: parsing never raises
+        return LookupResult(
+            LookupStatus.UNKNOWN, raw=cap_raw(_safe_str(body)), source=source, error=f"parser: {exc!r}"[:200]
+        )

@@ -381,6 +381,9 @@ def cedula_record_result(
 
     if result.is_transient and not final_attempt:
         info.status = CedulaStatus.PENDING
+        # The retry is as good as a fresh request: the sweeper leaves it alone
+        # for a lease instead of sending a duplicate during the backoff.
+        info.requested_at = now
         info.message = RETRYING_MESSAGE
         info.save()
         return RecordOutcome.RETRY

@@ -134,9 +134,12 @@ def worker_env(replica, django_db_setup, django_db_blocker, tmp_path_factory) ->
     return env
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def worker(worker_env, tmp_path_factory):
-    """One worker for the e2e session; tests that kill workers start their own."""
+    """One worker per e2e module; tests that kill workers start their own.
+
+    Module scope: it must be gone before other modules count messages on the queues.
+    """
     purge_queues()
     started = Worker(worker_env, tmp_path_factory.mktemp("worker") / "worker.log").start()
     yield started

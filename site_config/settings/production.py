@@ -12,3 +12,16 @@ SESSION_COOKIE_SECURE = True
 CSRF_COOKIE_SECURE = True
 SECURE_HSTS_SECONDS = env.int("DJANGO_SECURE_HSTS_SECONDS", default=60)
 SECURE_CONTENT_TYPE_NOSNIFF = True
+
+# ------------------------------------------------------------------------------
+# The real Registraduría and a real captcha service: no replica in production.
+# ------------------------------------------------------------------------------
+REGISTRADURIA_WSP_URL = env(
+    "REGISTRADURIA_WSP_URL", default="https://wsp.registraduria.gov.co/censo/consultar/"
+)
+REGISTRADURIA_CONSULTACENSO_URL = env(
+    "REGISTRADURIA_CONSULTACENSO_URL", default="https://consultacenso.registraduria.gov.co/"
+)
+TWOCAPTCHA_SERVER = env("TWOCAPTCHA_SERVER", default="https://2captcha.com")
+TWOCAPTCHA_API_KEY = env("TWOCAPTCHA_API_KEY")  # no default: a paid key must be configured
+TWOCAPTCHA_POLLING_INTERVAL = env.float("TWOCAPTCHA_POLLING_INTERVAL", default=5.0)

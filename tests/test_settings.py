@@ -1,0 +1,38 @@
+"""Production settings refuse to boot without their secrets; defaults point at the real site."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+PROBE = (
+    "import django; django.setup(); from django.conf import settings as s; "
+    "print(s.REGISTRADURIA_WSP_URL, s.TWOCAPTCHA_SERVER, s.DEBUG)"
+)
+REQUIRED = {"DJANGO_SECRET_KEY": "s3cr3t", "DJANGO_ALLOWED_HOSTS": "example.org", "TWOCAPTCHA_API_KEY": "k"}
+
+
+def boot(env_overrides):
+    env = {k: v for k, v in os.environ.items() if k not in REQUIRED and k != "DATABASE_URL"}
+    env.update({"DJANGO_SETTINGS_MODULE": "site_config.settings.production", **env_overrides})
+    return subprocess.run([sys.executable, "-c", PROBE], cwd=ROOT, env=env, capture_output=True, text=True)
+
+
+def test_production_boots_with_its_secrets_and_targets_the_real_site():
+    result = boot(REQUIRED)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == [
+        "https://wsp.registraduria.gov.co/censo/consultar/",
+        "https://2captcha.com",
+        "False",
+    ]
+
+
+@pytest.mark.parametrize("missing", sorted(REQUIRED))
+def test_production_refuses_to_boot_without(missing):
+    result = boot({k: v for k, v in REQUIRED.items() if k != missing})
+    assert result.returncode != 0
+    assert missing in result.stderr

@@ -1,0 +1,119 @@
+"""reCAPTCHA tokens and the 2captcha stand-in.
+
+The replica plays both Google (it issues and verifies tokens) and 2captcha (it "solves" captchas
+after a delay). A token is HMAC-signed with a per-process secret, names the sitekey it was solved
+for and its expiry, and, like Google's, verifies once: a second POST with the same token fails.
+Tokens use only ``[0-9a-z._]``, so they never contain ``ERROR`` (the official 2captcha client
+treats any reply containing that word as a failure).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import itertools
+import secrets
+import threading
+import time
+from dataclasses import dataclass
+
+TOKEN_LIFETIME = 120.0  # seconds; Google's tokens live about two minutes
+WSP_SITEKEY = "6LcthjAgAAAAAFIQLxy52074zanHv47cIvmIHglH"
+CONSULTACENSO_SITEKEY = "6LeLRw0tAAAAAOfUZZ34vi2KKHjukhLhQ5lfzuLM"
+KNOWN_SITEKEYS = (WSP_SITEKEY, CONSULTACENSO_SITEKEY)
+
+
+def _sitekey_tag(sitekey: str) -> str:
+    return hashlib.sha256(sitekey.encode()).hexdigest()[:10]
+
+
+class TokenAuthority:
+    """Issues and verifies reCAPTCHA response tokens (the part Google plays)."""
+
+    def __init__(self, lifetime: float = TOKEN_LIFETIME) -> None:
+        self._secret = secrets.token_bytes(32)
+        self._lifetime = lifetime
+        self._lock = threading.Lock()
+        self._used: dict[str, float] = {}  # nonce -> expiry, pruned as they expire
+
+    def issue(self, sitekey: str) -> str:
+        expiry = int(time.time() + self._lifetime)
+        payload = f"03r.{_sitekey_tag(sitekey)}.{expiry}.{secrets.token_hex(24)}"
+        return f"{payload}.{self._sign(payload)}"
+
+    def verify(self, token: str, sitekey: str) -> str:
+        """Check and consume ``token`` for ``sitekey``; returns "" when valid, else the reason."""
+        parts = token.split(".")
+        if len(parts) != 5 or parts[0] != "03r":
+            return "malformed"
+        payload, signature = ".".join(parts[:4]), parts[4]
+        if not hmac.compare_digest(self._sign(payload), signature):
+            return "bad signature"
+        if parts[1] != _sitekey_tag(sitekey):
+            return "wrong sitekey"
+        now = time.time()
+        try:
+            expiry = int(parts[2])
+        except ValueError:
+            return "malformed"
+        if expiry < now:
+            return "expired"
+        nonce = parts[3]
+        with self._lock:
+            for old in [n for n, exp in self._used.items() if exp < now]:
+                del self._used[old]
+            if nonce in self._used:
+                return "already used"
+            self._used[nonce] = expiry
+        return ""
+
+    def _sign(self, payload: str) -> str:
+        return hmac.new(self._secret, payload.encode(), hashlib.sha256).hexdigest()[:40]
+
+
+@dataclass
+class SolveJob:
+    sitekey: str
+    ready_at: float
+    fail: bool
+    token: str = ""
+
+
+class SolverService:
+    """The 2captcha stand-in: ``in.php`` creates a job, ``res.php`` answers it after a delay."""
+
+    MAX_JOBS = 20_000
+
+    def __init__(self, authority: TokenAuthority) -> None:
+        self._authority = authority
+        self._lock = threading.Lock()
+        self._jobs: dict[str, SolveJob] = {}
+        self._ids = itertools.count(80_000_000_001)
+
+    def submit(self, *, sitekey: str, delay: float, fail: bool) -> str:
+        with self._lock:
+            if len(self._jobs) >= self.MAX_JOBS:
+                for job_id in list(self._jobs)[: self.MAX_JOBS // 2]:
+                    del self._jobs[job_id]
+            job_id = str(next(self._ids))
+            self._jobs[job_id] = SolveJob(sitekey=sitekey, ready_at=time.monotonic() + delay, fail=fail)
+        return job_id
+
+    def result(self, job_id: str) -> tuple[str, str, bool]:
+        """Return (state, value, first_time): state is "unknown", "pending", "failed" or "ready".
+
+        ``first_time`` tells the caller whether this poll delivered the token for the first time
+        (the token itself is issued, and its two minutes start, when the solve completes).
+        """
+        with self._lock:
+            job = self._jobs.get(job_id)
+            if job is None:
+                return "unknown", "", False
+            if time.monotonic() < job.ready_at:
+                return "pending", "", False
+            if job.fail:
+                return "failed", "", False
+            first = not job.token
+            if first:
+                job.token = self._authority.issue(job.sitekey)
+            return "ready", job.token, first

@@ -1,0 +1,49 @@
+"""The synthetic census: ``citizens.json`` (invented cédulas, never real people)."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+CITIZENS_FILE = Path(__file__).with_name("citizens.json")
+STATES = ("found", "not_found", "cancelled", "pending")
+
+# What the site accepts as a NUIP: 3 to 10 digits, no leading zero (registraduria.md §5).
+NUIP_RE = re.compile(r"[1-9][0-9]{2,9}")
+
+
+@dataclass(frozen=True)
+class Citizen:
+    nuip: str
+    estado: str
+    departamento: str = ""
+    municipio: str = ""
+    puesto: str = ""
+    direccion: str = ""
+    mesa: str = ""
+    novedad: str = ""
+    resolucion: str = ""
+    fecha_novedad: str = ""
+
+
+def load_citizens(path: Path = CITIZENS_FILE) -> dict[str, Citizen]:
+    """Read the census file; raises ValueError on an unknown state or a malformed NUIP."""
+    rows = json.loads(path.read_text(encoding="utf-8"))
+    citizens: dict[str, Citizen] = {}
+    for row in rows:
+        citizen = Citizen(**row)
+        if citizen.estado not in STATES or not NUIP_RE.fullmatch(citizen.nuip):
+            raise ValueError(f"bad census row: {row!r}")
+        citizens[citizen.nuip] = citizen
+    return citizens
+
+
+def is_valid_nuip(nuip: str) -> bool:
+    return NUIP_RE.fullmatch(nuip) is not None
+
+
+def lookup(citizens: dict[str, Citizen], nuip: str) -> Citizen:
+    """The census row for ``nuip``; any valid NUIP missing from the file is not in the census."""
+    return citizens.get(nuip) or Citizen(nuip=nuip, estado="not_found")

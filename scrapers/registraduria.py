@@ -364,8 +364,9 @@ def _non_json(text: str, raw: str, source: str) -> LookupResult:
     if not text.strip():
         return LookupResult(LookupStatus.SITE_ERROR, raw=raw, source=source, error="empty reply")
     head = text[:_TEXT_LIMIT]
-    if WAF_MARKER in fold(head):
-        message = _parse_message(head).display
+    page = _parse_message(head)  # entities decoded, so "present&oacute;" matches too
+    if WAF_MARKER in fold(head) or WAF_MARKER in page.text:
+        message = page.display
         return LookupResult(
             LookupStatus.BLOCKED, message=message, raw=raw, source=source, error="WAF block page"
         )

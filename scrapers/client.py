@@ -12,15 +12,17 @@ failing. Every lookup ends within ``deadline_seconds`` with a typed result; it n
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import re
 import time
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from urllib.parse import urlsplit
 
 from playwright.async_api import Error as PlaywrightError
-from playwright.async_api import Page, Response
+from playwright.async_api import Frame, Page, Response
 from playwright.async_api import TimeoutError as PlaywrightTimeoutError
 
 from .browser import DESKTOP_CHROME_UA, BrowserPool
@@ -43,6 +45,10 @@ _READ_FORM_JS = """() => {
     const nonce = document.querySelector('#token');
     return {sitekey: box ? box.getAttribute('data-sitekey') : '', nonce: nonce ? nonce.value : ''};
 }"""
+
+_HAS_ELECTIONS_JS = "() => document.querySelectorAll('#eleccion option').length > 0"
+_ELECTIONS_OR_MESSAGE_JS = """() => document.querySelectorAll('#eleccion option').length > 0
+    || (document.querySelector('#mensaje') || {}).textContent"""
 
 _SET_TOKEN_JS = """(token) => {
     const area = document.querySelector('#g-recaptcha-response');
@@ -254,11 +260,21 @@ class RegistraduriaClient:
         """Open ``url`` in ``page``; retry a bare 5xx once; raise ``_Failed`` on WAF or a second error."""
         status = 0
         for attempt in (1, 2):
-            response = await page.goto(url, wait_until="load")
-            status = response.status if response is not None else 0
-            if status < 400 and await page.locator(ready_selector).count() > 0:
-                return
-            body = await _text(response)
+            try:
+                response = await self._goto(page, url)
+            except PlaywrightError as exc:
+                # Chromium turns a 5xx with an empty body into a navigation error.
+                if "ERR_HTTP_RESPONSE_CODE_FAILURE" not in str(exc):
+                    raise
+                response, status, body = None, 500, ""
+                # Let its error page land, or it would interrupt our retry.
+                with contextlib.suppress(PlaywrightError):
+                    await page.wait_for_url("chrome-error://**", wait_until="load", timeout=2000)
+            else:
+                status = response.status if response is not None else 0
+                if status < 400 and await page.locator(ready_selector).count() > 0:
+                    return
+                body = await _text(response)
             if WAF_MARKER in _fold(body):
                 raise _Failed(
                     LookupResult(LookupStatus.BLOCKED, raw=body[:65536], error=f"WAF page on GET ({status})")
@@ -270,6 +286,46 @@ class RegistraduriaClient:
             if attempt == 1:
                 logger.info("GET %s answered %s; retrying once", urlsplit(url).path, status)
         raise _Failed(LookupResult(LookupStatus.SITE_ERROR, error=f"GET {status} twice"))
+
+    async def _goto(self, page: Page, url: str) -> Response | None:
+        try:
+            return await page.goto(url, wait_until="load")
+        except PlaywrightError as exc:
+            # A navigation of the page's own (its error page after a 5xx, or its JS reloading
+            # itself) may still be landing; ours wins on the second try.
+            if "interrupted by another navigation" not in str(exc):
+                raise
+            return await page.goto(url, wait_until="load")
+
+    async def _submit(
+        self, page: Page, button: str, is_reply: Callable[[Response], bool]
+    ) -> tuple[Response, str | None, bool]:
+        """Click ``button`` like a person and catch the reply the page's JS receives.
+
+        Returns (response, body or None when the browser dropped it, whether the page navigated
+        right after).
+        """
+        navigated = asyncio.Event()
+
+        def on_navigation(frame: Frame) -> None:
+            if frame == page.main_frame:
+                navigated.set()
+
+        page.on("framenavigated", on_navigation)
+        try:
+            async with page.expect_response(is_reply) as reply:
+                await page.click(button)
+            response = await reply.value
+            body = await _body(response)
+            if body is None:
+                # The wsp page's JS reloads itself on {"reload": true} and only then; the reload
+                # may discard the reply before we read it. A reload right after the POST says it.
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(2.0):
+                        await navigated.wait()
+        finally:
+            page.remove_listener("framenavigated", on_navigation)
+        return response, body, navigated.is_set()
 
     async def _read_form(self, page: Page) -> tuple[str, str]:
         """Wait for the captcha widget, then return (sitekey, nonce) as this page load has them."""
@@ -289,13 +345,19 @@ class RegistraduriaClient:
             await page.fill("#nuip", number)
             await page.select_option("#tipo", "-1")
             await page.evaluate(_SET_TOKEN_JS, token)
-            async with page.expect_response(
-                lambda r: r.request.method == "POST" and _same_path(r.url, url)
-            ) as reply:
-                await page.click("#enviar")
-            response = await reply.value
-            body = await _text(response)
-            result = parse_response(body)
+            response, body, navigated = await self._submit(
+                page, "#enviar", lambda r: r.request.method == "POST" and _same_path(r.url, url)
+            )
+            if body is None and navigated:
+                result = LookupResult(
+                    LookupStatus.SESSION_EXPIRED, error="page reloaded itself after the POST"
+                )
+            elif body is None:
+                result = LookupResult(
+                    LookupStatus.SITE_ERROR, error=f"POST {response.status}: body unavailable"
+                )
+            else:
+                result = parse_response(body)
             if response.status >= 500 and result.status == LookupStatus.UNKNOWN:
                 result = replace(result, status=LookupStatus.SITE_ERROR, error=f"POST {response.status}")
             if result.status == LookupStatus.SESSION_EXPIRED and attempt == 1:
@@ -309,19 +371,33 @@ class RegistraduriaClient:
         url = self.config.consultacenso_url
         await self._load(page, url, "#documento")
         sitekey, _ = await self._read_form(page)
+        # The page fills its election list from /back/api/elecciones; it says so when that fails.
+        await page.wait_for_function(_ELECTIONS_OR_MESSAGE_JS)
+        if not await page.evaluate(_HAS_ELECTIONS_JS):
+            message = (await page.text_content("#mensaje") or "").strip()
+            return LookupResult(LookupStatus.SITE_ERROR, message=message, error="elections did not load")
         token = await self.solver.solve_recaptcha(sitekey=sitekey, page_url=page.url)
         await page.fill("#documento", number)
         await page.evaluate(_SET_TOKEN_JS, token)
-        async with page.expect_response(
-            lambda r: r.request.method == "POST" and urlsplit(r.url).path.endswith("/back/api/consulta")
-        ) as reply:
-            await page.click("#consultar")
-        response = await reply.value
-        body = await _text(response)
+        response, body, _ = await self._submit(
+            page,
+            "#consultar",
+            lambda r: r.request.method == "POST" and urlsplit(r.url).path.endswith("/back/api/consulta"),
+        )
+        if body is None:
+            return LookupResult(LookupStatus.SITE_ERROR, error=f"POST {response.status}: body unavailable")
         result = parse_consultacenso(body)
         if response.status >= 500 and result.status == LookupStatus.UNKNOWN:
             result = replace(result, status=LookupStatus.SITE_ERROR, error=f"POST {response.status}")
         return result
+
+
+async def _body(response: Response) -> str | None:
+    """The reply's text, or None when the browser no longer has it."""
+    try:
+        return await response.text()
+    except PlaywrightError:
+        return None
 
 
 async def _text(response: Response | None) -> str:

@@ -1,0 +1,346 @@
+"""The Registraduría client driving a real Chromium against the running replica.
+
+Clients live on one event loop in a background thread, the way a Dramatiq worker runs them
+(``dramatiq.asyncio.get_event_loop_thread()``); tests submit coroutines to it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import time
+
+import psutil
+import pytest
+
+from scrapers.client import ClientConfig, RegistraduriaClient
+from scrapers.registraduria import LookupStatus
+
+pytestmark = pytest.mark.browser
+
+
+class LoopThread:
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, name="test-event-loop", daemon=True)
+        self.thread.start()
+
+    def run(self, coro, timeout: float = 60):
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
+
+    def stop(self) -> None:
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(10)
+        self.loop.close()
+
+
+@pytest.fixture(scope="module")
+def loop_thread():
+    thread = LoopThread()
+    yield thread
+    thread.stop()
+
+
+def config_for(replica, **overrides) -> ClientConfig:
+    values = {
+        "wsp_url": replica.wsp_url,
+        "consultacenso_url": replica.consultacenso_url,
+        "twocaptcha_server": replica.captcha_server,
+        "twocaptcha_api_key": "replica-key",
+        "polling_interval": 0.05,
+        "deadline_seconds": 20.0,
+        "pool_size": 4,
+    }
+    values.update(overrides)
+    return ClientConfig(**values)
+
+
+@pytest.fixture(scope="module")
+def client(replica, loop_thread):
+    """The client most tests share, as a worker process would."""
+    shared = RegistraduriaClient(config_for(replica, pool_size=8))
+    yield shared
+    loop_thread.run(shared.close())
+
+
+@pytest.fixture
+def make_client(replica, loop_thread):
+    """Build extra clients with other settings; closed at the end of the test."""
+    clients = []
+
+    def make(**overrides) -> RegistraduriaClient:
+        clients.append(RegistraduriaClient(config_for(replica, **overrides)))
+        return clients[-1]
+
+    yield make
+    for extra in clients:
+        loop_thread.run(extra.close())
+
+
+@pytest.fixture
+def fast_replica(replica, replica_clean):
+    """Default switches, but captchas solved at once (the default 0.5 s would dominate the run time)."""
+    replica.set(captcha_delay=0)
+    return replica
+
+
+@pytest.fixture
+def lookup(client, loop_thread, fast_replica):
+    def run(cedula, **kwargs):
+        return loop_thread.run(client.lookup(cedula, **kwargs))
+
+    return run
+
+
+def chromium_browser_pids() -> set[int]:
+    """Chromium browser processes (not renderers/helpers) below this test process."""
+    found = set()
+    for proc in psutil.Process().children(recursive=True):
+        try:
+            cmdline = proc.cmdline()
+        except psutil.Error:
+            continue
+        if cmdline and "chrom" in cmdline[0] and not any(arg.startswith("--type=") for arg in cmdline):
+            found.add(proc.pid)
+    return found
+
+
+def test_found_citizen_has_the_sites_exact_fields(lookup):
+    result = lookup("1000000004")
+
+    assert result.status == LookupStatus.FOUND
+    assert result.source == "wsp"
+    assert (result.departamento, result.municipio, result.puesto, result.direccion, result.mesa) == (
+        "SUCRE",
+        "SINCELEJO",
+        "IE SAN JOSE C I P",
+        "CL 22 No. 10A-380",
+        "13",
+    )
+    assert not result.is_transient
+
+
+def test_found_citizen_keeps_accents_and_enye(lookup):
+    bogota = lookup("1000000001")
+    narino = lookup("1000000002")
+
+    assert bogota.status == LookupStatus.FOUND
+    assert (bogota.departamento, bogota.municipio, bogota.direccion, bogota.mesa) == (
+        "BOGOTA D.C.",
+        "BOGOTA D.C.",
+        "KR 7 # 120 - 20",
+        "5",
+    )
+    assert "USAQUÉN" in bogota.puesto
+    assert (narino.departamento, narino.municipio) == ("NARIÑO", "PASTO")
+
+
+def test_voter_abroad_is_found_in_a_consulate(lookup):
+    result = lookup("1000000003")
+
+    assert (result.status, result.departamento, result.municipio) == (
+        LookupStatus.FOUND,
+        "CONSULADOS",
+        "ALEMANIA",
+    )
+    assert "Berlin" in result.puesto
+
+
+def test_cedula_not_in_census_is_not_found(lookup):
+    result = lookup("2000000001")
+
+    assert result.status == LookupStatus.NOT_FOUND
+    assert "no se encuentra" in result.message.lower()
+
+
+def test_cancelled_by_death_is_cancelled_and_deceased(lookup):
+    result = lookup("3000000001")
+
+    assert result.status == LookupStatus.CANCELLED
+    assert result.deceased
+    assert "MUERTE" in result.novedad.upper()
+
+
+def test_cancelled_by_double_cedulation_is_cancelled_not_deceased(lookup):
+    result = lookup("3000000002")
+
+    assert result.status == LookupStatus.CANCELLED
+    assert not result.deceased
+    assert "doble" in result.novedad.lower()
+
+
+def test_pending_expedition_is_pending(lookup):
+    assert lookup("4000000001").status == LookupStatus.PENDING
+
+
+def test_formatted_cedula_is_cleaned_before_the_lookup(lookup):
+    assert lookup("1.000.000.004").mesa == "13"
+
+
+def test_invalid_cedula_is_refused_without_touching_the_site(make_client, loop_thread, fast_replica):
+    fresh = make_client()
+
+    result = loop_thread.run(fresh.lookup("01234abc"))
+
+    assert result.status == LookupStatus.UNKNOWN
+    assert "invalid" in result.error
+    assert fresh.pool.stats.browser_launches == 0
+
+
+def test_headless_user_agent_is_blocked_by_the_waf_and_desktop_one_passes(make_client, loop_thread, lookup):
+    headless = make_client(user_agent="", pool_size=1)
+
+    blocked = loop_thread.run(headless.lookup("1000000004", source="wsp"))
+
+    assert blocked.status == LookupStatus.BLOCKED
+    assert blocked.is_transient
+    assert lookup("1000000004", source="wsp").status == LookupStatus.FOUND
+
+
+def test_hanging_site_ends_at_the_deadline_with_timed_out(make_client, loop_thread, fast_replica):
+    impatient = make_client(deadline_seconds=5.0, pool_size=1)
+    fast_replica.set(hang_post=True)
+
+    result = loop_thread.run(impatient.lookup("1000000004", source="wsp"), timeout=30)
+
+    assert result.status == LookupStatus.SITE_ERROR
+    assert result.timed_out
+    assert result.is_transient
+    # The page that hung is retired, not reused.
+    assert impatient.pool.stats.pages_retired == 1
+
+
+def test_get_500_once_is_retried_and_succeeds(lookup, replica):
+    replica.set(get_500=1)
+
+    result = lookup("1000000004", source="wsp")
+
+    assert result.status == LookupStatus.FOUND
+    assert replica.stats()["requests"]["GET /censo/consultar/"] == 2
+
+
+def test_rejected_captcha_is_captcha_rejected(lookup, replica):
+    replica.set(captcha_reject=True)
+
+    result = lookup("1000000004", source="wsp")
+
+    assert result.status == LookupStatus.CAPTCHA_REJECTED
+    assert result.is_transient
+
+
+def test_captcha_solver_failure_is_a_retryable_status(lookup, replica):
+    replica.set(captcha_fail=True)
+
+    result = lookup("1000000004", source="wsp")
+
+    assert result.status == LookupStatus.CAPTCHA_REJECTED
+    assert result.is_transient
+    assert "ERROR_CAPTCHA_UNSOLVABLE" in result.error
+
+
+def test_expired_session_is_reloaded_once_and_found(lookup, replica):
+    replica.set(reload=1)
+
+    result = lookup("1000000004", source="wsp")
+
+    assert result.status == LookupStatus.FOUND
+    assert replica.stats()["requests"]["POST /censo/consultar/"] == 2
+
+
+def test_blocked_primary_falls_back_to_consultacenso(lookup, replica):
+    replica.set(waf=True)
+
+    result = lookup("1000000004")
+
+    assert result.status == LookupStatus.FOUND
+    assert result.source == "consultacenso"
+    assert (result.departamento, result.municipio, result.mesa) == ("SUCRE", "SINCELEJO", "13")
+
+
+def test_consultacenso_can_be_forced(lookup):
+    result = lookup("3000000001", source="consultacenso")
+
+    assert (result.status, result.source, result.deceased) == (LookupStatus.CANCELLED, "consultacenso", True)
+
+
+def test_both_sources_failing_reports_both(lookup, replica):
+    replica.set(waf=True, consultacenso_down=True)
+
+    result = lookup("1000000004")
+
+    assert result.status in (LookupStatus.BLOCKED, LookupStatus.SITE_ERROR)
+    assert result.is_transient
+    assert "wsp:" in result.error
+    assert "consultacenso:" in result.error
+
+
+def test_concurrent_lookups_share_one_browser(make_client, loop_thread, fast_replica):
+    before = chromium_browser_pids()
+    busy = make_client(pool_size=8)
+    cedulas = ["1000000001", "1000000002", "1000000003", "1000000004"] * 2
+
+    async def many():
+        return await asyncio.gather(*(busy.lookup(c, source="wsp") for c in cedulas))
+
+    results = loop_thread.run(many())
+
+    assert [r.municipio for r in results] == ["BOGOTA D.C.", "PASTO", "ALEMANIA", "SINCELEJO"] * 2
+    assert busy.pool.stats.browser_launches == 1
+    assert busy.pool.stats.pages_created == 8
+    assert len(chromium_browser_pids() - before) == 1
+
+
+def test_pages_are_recycled_after_max_uses(make_client, loop_thread, fast_replica):
+    small = make_client(pool_size=1, page_max_uses=2)
+
+    for cedula in ["1000000004", "2000000001", "1000000004", "2000000001", "1000000004"]:
+        assert not loop_thread.run(small.lookup(cedula, source="wsp")).is_transient
+
+    assert small.pool.stats.pages_created == 3
+    assert small.pool.stats.browser_launches == 1
+
+
+def test_crashed_browser_is_relaunched(make_client, loop_thread, fast_replica):
+    before = chromium_browser_pids()
+    crashy = make_client(pool_size=1)
+    assert loop_thread.run(crashy.lookup("1000000004", source="wsp")).status == LookupStatus.FOUND
+    (browser_pid,) = chromium_browser_pids() - before
+    psutil.Process(browser_pid).kill()
+    deadline = time.monotonic() + 10
+    while crashy.pool.browser.is_connected() and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+    result = loop_thread.run(crashy.lookup("1000000004", source="wsp"))
+
+    assert result.status == LookupStatus.FOUND
+    assert crashy.pool.stats.browser_launches == 2
+
+
+def test_one_log_line_per_lookup_with_masked_cedula(lookup, caplog):
+    caplog.set_level(logging.INFO, logger="scrapers.client")
+
+    lookup("1000000004", source="wsp")
+
+    lines = [r.getMessage() for r in caplog.records if r.name == "scrapers.client"]
+    assert len(lines) == 1
+    assert "*******004" in lines[0]
+    assert "status=found" in lines[0]
+    assert "source=wsp" in lines[0]
+    assert "duration=" in lines[0]
+    assert "1000000004" not in caplog.text
+
+
+def test_close_leaves_no_chromium_behind(make_client, loop_thread, fast_replica):
+    before = chromium_browser_pids()
+    own = make_client(pool_size=2)
+    assert loop_thread.run(own.lookup("1000000004", source="wsp")).status == LookupStatus.FOUND
+    (browser_pid,) = chromium_browser_pids() - before
+    tree = [psutil.Process(browser_pid), *psutil.Process(browser_pid).children(recursive=True)]
+    assert len(tree) > 1  # the browser and at least one renderer
+
+    loop_thread.run(own.close())
+    loop_thread.run(own.close())  # idempotent
+
+    _gone, alive = psutil.wait_procs(tree, timeout=10)
+    assert alive == []

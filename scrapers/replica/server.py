@@ -403,6 +403,9 @@ class ReplicaHandler(BaseHTTPRequestHandler):
         )
         self._send(HTTPStatus.OK, body.encode("utf-8"), "text/html; charset=utf-8")
 
+    def favicon(self) -> None:
+        self._send(HTTPStatus.NO_CONTENT, b"", "image/x-icon")
+
     def _control(self, method: str, path: str) -> None:
         app = self.app
         if method == "GET" and path in (CONTROL_PREFIX, CONTROL_PREFIX + "/"):
@@ -446,6 +449,7 @@ def _parse_multipart(content_type: str, body: bytes) -> dict[str, str]:
 
 ROUTES = {
     ("GET", "/"): ReplicaHandler.index,
+    ("GET", "/favicon.ico"): ReplicaHandler.favicon,
     **{("GET", path): ReplicaHandler.wsp_page for path in WSP_PATHS},
     **{("POST", path): ReplicaHandler.wsp_post for path in WSP_PATHS},
     ("GET", "/recaptcha/api.js"): ReplicaHandler.recaptcha_js,

@@ -100,9 +100,14 @@ class Worker:
         return self.process is not None and self.process.poll() is None
 
     def terminate(self, timeout: float = 60) -> int:
-        """SIGTERM the group and wait: the graceful shutdown path."""
+        """SIGTERM the main process and wait: the graceful shutdown path.
+
+        Only the main process, as an orchestrator does (docker stop, systemd's
+        KillMode=mixed): it forwards the signal to its worker processes itself, and
+        a second SIGTERM would tell Dramatiq to kill them hard.
+        """
         assert self.process is not None
-        os.killpg(self.process.pid, signal.SIGTERM)
+        os.kill(self.process.pid, signal.SIGTERM)
         code = self.process.wait(timeout=timeout)
         self._log.close()
         return code

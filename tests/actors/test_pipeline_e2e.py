@@ -51,6 +51,8 @@ def test_signup_lookup_finds_the_voting_place(worker):
     assert info.fetched_at is not None
     assert info.attempts == 1
     assert worker.alive
+    # `manage.py rundramatiq` found the actors module on its own (DRAMATIQ_AUTODISCOVER_MODULES).
+    assert "Discovered tasks module: 'actors.lookups'" in worker.log()
 
 
 @pytest.mark.parametrize(
@@ -114,7 +116,7 @@ def test_duplicate_message_runs_one_lookup(replica):
     # Give the duplicates time to be consumed and skipped.
     wait_for(lambda: sum(purge_counts()) == 0, timeout=30, message="queues drained")
     stats = replica.stats()
-    assert stats["lookups_per_cedula"].get("1000000004") == 1
+    assert stats["lookups"].get("1000000004") == 1
     assert CedulaInfo.objects.get(user=user).attempts == 1
 
 

@@ -20,12 +20,35 @@ from .chromium import find_chromium
 
 logger = logging.getLogger(__name__)
 
+# Chromium keeps only the last --disable-features, so ours repeats playwright 1.64.1's own list
+# (chromiumSwitches in its driver) and adds the omnibox popups: headless Chromium 156 prewarms
+# them as one "top-chrome WebUI" renderer per context (~40-70 MB PSS each) that no lookup uses.
+PLAYWRIGHT_DISABLED_FEATURES = (
+    "AvoidUnnecessaryBeforeUnloadCheckSync",
+    "DestroyProfileOnBrowserClose",
+    "DialMediaRouteProvider",
+    "GlobalMediaControls",
+    "HttpsUpgrades",
+    "LensOverlay",
+    "MediaRouter",
+    "PaintHolding",
+    "ThirdPartyStoragePartitioning",
+    "BlockOriginHeaderModificationOnRedirect",
+    "AvoidCorsURLLoaderRestartOnRedirect",
+    "Translate",
+    "AutoDeElevate",
+    "OptimizationHints",
+    "NetworkTimeServiceQuerying",
+    "AimEnabled",
+)
+EXTRA_DISABLED_FEATURES = ("WebUIOmniboxPopup", "WebUIOmniboxAimPopup")
 LAUNCH_ARGS = (
     "--disable-background-networking",
     "--disable-component-update",
     "--disable-sync",
     "--no-first-run",
     "--disable-gpu",
+    "--disable-features=" + ",".join(PLAYWRIGHT_DISABLED_FEATURES + EXTRA_DISABLED_FEATURES),
 )
 # The site's WAF blocks "HeadlessChrome"; a desktop Chrome of the version we drive passes.
 DESKTOP_CHROME_UA = (
@@ -95,9 +118,15 @@ class BrowserPool:
     def browser(self) -> Browser | None:
         return self._browser
 
-    async def start(self) -> None:
-        """Start the driver and the browser now rather than on the first ``page()``."""
+    async def start(self, *, warm: bool = True) -> None:
+        """Start the driver and the browser now rather than on the first ``page()``.
+
+        :param warm: also open all ``size`` pages, so the first lookups do not pay for new contexts.
+        """
         await self._ensure_browser()
+        for _ in range(self.size - len(self._idle) if warm else 0):
+            async with self._slots:
+                self._idle.append(await self._new_page())
 
     async def _ensure_browser(self) -> Browser:
         async with self._lock:
@@ -169,7 +198,8 @@ class BrowserPool:
                 await asyncio.shield(self._give_back(pooled, ok=ok))
 
     async def _give_back(self, pooled: PooledPage, *, ok: bool) -> None:
-        if ok and pooled.alive and pooled.uses < self.max_uses and not self._closed:
+        reusable = pooled.alive and pooled.uses < self.max_uses and len(self._idle) < self.size
+        if ok and reusable and not self._closed:
             try:
                 async with asyncio.timeout(CLOSE_TIMEOUT):
                     await pooled.context.clear_cookies()

@@ -148,8 +148,8 @@ class RegistraduriaClient:
         return self._solver
 
     async def start(self) -> None:
-        """Launch the browser now (optional: ``lookup()`` starts it lazily)."""
-        await self.pool.start()
+        """Launch the browser and open the pool's pages now (optional: ``lookup()`` starts lazily)."""
+        await self.pool.start(warm=True)
 
     async def close(self) -> None:
         """Close pages, contexts, the browser, the driver and the solver's connections. Idempotent."""

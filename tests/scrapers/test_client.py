@@ -7,6 +7,7 @@ Clients live on one event loop in a background thread, the way a Dramatiq worker
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import threading
 import time
@@ -103,6 +104,14 @@ def chromium_browser_pids() -> set[int]:
             continue
         if cmdline and "chrom" in cmdline[0] and not any(arg.startswith("--type=") for arg in cmdline):
             found.add(proc.pid)
+    return found
+
+
+def cmdlines_below(pid: int) -> list[list[str]]:
+    found = []
+    for proc in psutil.Process(pid).children(recursive=True):
+        with contextlib.suppress(psutil.Error):
+            found.append(proc.cmdline())
     return found
 
 
@@ -344,3 +353,19 @@ def test_close_leaves_no_chromium_behind(make_client, loop_thread, fast_replica)
 
     _gone, alive = psutil.wait_procs(tree, timeout=10)
     assert alive == []
+
+
+def test_start_opens_warm_pages_without_browser_ui_renderers(make_client, loop_thread, fast_replica):
+    before = chromium_browser_pids()
+    warm = make_client(pool_size=3)
+
+    loop_thread.run(warm.start())
+
+    assert warm.pool.stats.pages_created == 3
+    (browser_pid,) = chromium_browser_pids() - before
+    renderers = [cmd for cmd in cmdlines_below(browser_pid) if "--type=renderer" in cmd]
+    assert len(renderers) >= 3
+    # Chromium's omnibox popup WebUI would add one renderer per context; we disable it.
+    assert not [cmd for cmd in renderers if "--top-chrome-webui" in cmd]
+    assert loop_thread.run(warm.lookup("1000000004", source="wsp")).status == LookupStatus.FOUND
+    assert warm.pool.stats.pages_created == 3

@@ -108,9 +108,13 @@ class Worker:
         """
         assert self.process is not None
         os.kill(self.process.pid, signal.SIGTERM)
-        code = self.process.wait(timeout=timeout)
-        self._log.close()
-        return code
+        try:
+            return self.process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.kill()  # never leave a consumer behind for the next test
+            raise
+        finally:
+            self._log.close()
 
     def kill(self) -> None:
         """SIGKILL the whole group (worker, driver, Chromium): a crashed machine."""
@@ -119,7 +123,8 @@ class Worker:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(self.process.pid, signal.SIGKILL)
         self.process.wait(timeout=30)
-        self._log.close()
+        if not self._log.closed:
+            self._log.close()
 
 
 @pytest.fixture(scope="session")

@@ -3,6 +3,8 @@
 from urllib.parse import quote_plus
 
 from django import template
+from django.utils import timezone
+from django.utils.timesince import timesince
 
 from accounts.models import CedulaStatus
 from accounts.selectors.cedulas import cedula_info_for, cedula_latest_change
@@ -61,3 +63,13 @@ def changed_since(info, seen_at) -> bool:
     if changed_at is None:
         return False
     return seen_at is None or changed_at > seen_at
+
+
+@register.filter
+def consulted_ago(moment) -> str:
+    """'hace un momento' under a minute, else 'hace 3 minutos' (Spanish via the active locale)."""
+    if moment is None:
+        return ""
+    if (timezone.now() - moment).total_seconds() < 60:
+        return "hace un momento"
+    return f"hace {timesince(moment)}"

@@ -191,3 +191,9 @@ def test_referral_status_partial_polls_while_in_flight(client):
     body = client.get(reverse("cedula:referral-status", args=[referral.pk])).content.decode()
     assert 'hx-trigger="every 2s"' not in body
     assert "IE LICEO CENTRAL" in body
+
+
+def test_card_says_a_moment_ago_for_a_fresh_lookup(logged_client, user):
+    settle(user, fetched_at=timezone.now())
+    body = logged_client.get(reverse("cedula:card")).content.decode()
+    assert "Consultado hace un momento" in body

@@ -55,6 +55,7 @@ DESKTOP_CHROME_UA = (
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
     "Chrome/156.0.0.0 Safari/537.36"
 )
+VIEWPORT = {"width": 1024, "height": 640}
 BLOCKED_RESOURCES = frozenset({"image", "font", "media"})
 CLOSE_TIMEOUT = 10.0
 
@@ -156,7 +157,8 @@ class BrowserPool:
     async def _new_page(self) -> PooledPage:
         browser = await self._ensure_browser()
         options = {"user_agent": self.user_agent} if self.user_agent else {}
-        context = await browser.new_context(**options)
+        # A modest desktop window: every repaint is software-rastered, so pixels cost CPU.
+        context = await browser.new_context(viewport=VIEWPORT, **options)
         await context.route("**/*", _block_heavy_resources)
         page = await context.new_page()
         self.stats.pages_created += 1

@@ -369,3 +369,12 @@ def test_start_opens_warm_pages_without_browser_ui_renderers(make_client, loop_t
     assert not [cmd for cmd in renderers if "--top-chrome-webui" in cmd]
     assert loop_thread.run(warm.lookup("1000000004", source="wsp")).status == LookupStatus.FOUND
     assert warm.pool.stats.pages_created == 3
+
+
+def test_shared_browser_fixture_passes_the_waf_with_a_desktop_agent(browser_page, fast_replica):
+    # Smoke test of the system Chromium with the pinned Playwright, as portal UI tests use it.
+    response = browser_page.goto(fast_replica.wsp_url)
+
+    assert response.status == 200
+    assert browser_page.locator("#nuip").count() == 1
+    assert "HeadlessChrome" not in browser_page.evaluate("navigator.userAgent")

@@ -43,11 +43,13 @@ def lookup_in_worker(cedula: str):
 class BrowserLifecycle(Middleware):
     """Close the browser cleanly when the worker shuts down.
 
-    Listed before ``AsyncIO`` in the middleware so this runs while the event loop
-    is still alive (AsyncIO stops it in ``after_worker_shutdown``).
+    ``after_worker_shutdown`` runs once the worker threads have finished their
+    in-flight lookups (``before_worker_shutdown`` would pull the browser from
+    under them). Listed after ``AsyncIO`` in the middleware: "after" hooks run in
+    reverse order, so this runs while AsyncIO's event loop is still alive.
     """
 
-    def before_worker_shutdown(self, broker, worker) -> None:
+    def after_worker_shutdown(self, broker, worker) -> None:
         global _client
         with _client_lock:
             client, _client = _client, None

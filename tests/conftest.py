@@ -17,3 +17,27 @@ def _clear_cache():
     cache.clear()
     yield
     cache.clear()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _delete_test_queues():
+    """Drop this run's RabbitMQ queues at the end (their names carry the run's prefix)."""
+    yield
+    import pika
+    from django.conf import settings
+
+    if not settings.LOOKUP_QUEUE_PREFIX.startswith("test"):
+        return
+    from accounts.services.cedulas import QUEUES
+
+    try:
+        connection = pika.BlockingConnection(pika.URLParameters(settings.RABBITMQ_URL))
+    except Exception:  # no broker: nothing was created
+        return
+    try:
+        channel = connection.channel()
+        for queue in QUEUES:
+            for name in (queue, f"{queue}.DQ", f"{queue}.XQ"):
+                channel.queue_delete(name)
+    finally:
+        connection.close()

@@ -34,8 +34,8 @@ from scrapers.registraduria import LookupResult, LookupStatus
 
 log = logging.getLogger(__name__)
 
-QUEUE_LOOKUPS = "lookups"
-QUEUE_REFRESH = "refresh"
+QUEUE_LOOKUPS = f"{settings.LOOKUP_QUEUE_PREFIX}lookups"
+QUEUE_REFRESH = f"{settings.LOOKUP_QUEUE_PREFIX}refresh"
 QUEUES = (QUEUE_LOOKUPS, QUEUE_REFRESH)
 
 RAW_RESPONSE_CAP = 64 * 1024

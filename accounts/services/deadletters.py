@@ -59,11 +59,15 @@ def _masked_cedula(user_id) -> str:
 
 
 def queue_names(queue: str | None) -> list[str]:
+    """Broker queue names for an operator's ``lookups``/``refresh``/``all`` (prefix applied)."""
     if queue in (None, "", "all"):
         return list(QUEUES)
-    if queue not in QUEUES:
-        raise ValueError(f"unknown queue {queue!r}; choose one of {', '.join(QUEUES)}")
-    return [queue]
+    by_short_name = {name.removeprefix(settings.LOOKUP_QUEUE_PREFIX): name for name in QUEUES}
+    if queue in QUEUES:
+        return [queue]
+    if queue not in by_short_name:
+        raise ValueError(f"unknown queue {queue!r}; choose one of lookups, refresh, all")
+    return [by_short_name[queue]]
 
 
 @contextmanager

@@ -176,9 +176,10 @@ DRAMATIQ_BROKER = {
         "dramatiq.middleware.Retries",
         "dramatiq.middleware.ShutdownNotifications",
         "dramatiq.middleware.CurrentMessage",
-        # Before AsyncIO: closes the browser while the event loop still runs.
-        "actors.browser.BrowserLifecycle",
         "dramatiq.middleware.AsyncIO",
+        # After AsyncIO: "after" hooks run in reverse order, so the browser is closed
+        # once in-flight lookups are done but while the event loop still runs.
+        "actors.browser.BrowserLifecycle",
         "django_dramatiq.middleware.DbConnectionsMiddleware",
     ],
 }
@@ -200,6 +201,9 @@ LOOKUP_MAX_BACKOFF_MS = env.int("LOOKUP_MAX_BACKOFF_MS", default=5 * 60_000)
 LOOKUP_LEASE_SECONDS = env.int("LOOKUP_LEASE_SECONDS", default=180)
 LOOKUP_REFRESH_COOLDOWN_SECONDS = env.int("LOOKUP_REFRESH_COOLDOWN_SECONDS", default=30)
 LOOKUP_BULK_REFRESH_LIMIT = env.int("LOOKUP_BULK_REFRESH_LIMIT", default=10)
+# Prepended to the queue names (lookups, refresh and their .DQ/.XQ): lets test runs
+# and several deployments share one RabbitMQ vhost without eating each other's messages.
+LOOKUP_QUEUE_PREFIX = env("LOOKUP_QUEUE_PREFIX", default="")
 # Scrapes started by hand cost money (captcha) and load the site: a budget per requester.
 LOOKUP_REFRESH_RATE_LIMIT = env.int("LOOKUP_REFRESH_RATE_LIMIT", default=60)
 LOOKUP_REFRESH_RATE_WINDOW_SECONDS = env.int("LOOKUP_REFRESH_RATE_WINDOW_SECONDS", default=3600)

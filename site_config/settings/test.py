@@ -15,6 +15,9 @@ LOOKUP_MAX_RETRIES = env.int("LOOKUP_MAX_RETRIES", default=2)
 LOOKUP_MIN_BACKOFF_MS = env.int("LOOKUP_MIN_BACKOFF_MS", default=200)
 LOOKUP_MAX_BACKOFF_MS = env.int("LOOKUP_MAX_BACKOFF_MS", default=1000)
 LOOKUP_LEASE_SECONDS = env.int("LOOKUP_LEASE_SECONDS", default=60)
+# Each pytest run gets its own queues (worker subprocesses get the prefix in their
+# environment), so a `make run` worker on the same broker never takes test messages.
+LOOKUP_QUEUE_PREFIX = env("LOOKUP_QUEUE_PREFIX", default=f"test{os.getpid()}.")
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},

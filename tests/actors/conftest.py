@@ -17,6 +17,7 @@ from pathlib import Path
 
 import dramatiq
 import pytest
+from django.conf import settings
 from django.db import connection
 
 from accounts.services.cedulas import QUEUES
@@ -140,6 +141,9 @@ def worker_env(replica, django_db_setup, django_db_blocker, tmp_path_factory) ->
         "TWOCAPTCHA_SERVER": replica.captcha_server,
         "TWOCAPTCHA_POLLING_INTERVAL": "0.1",
         "PYTHONUNBUFFERED": "1",
+        # The worker must consume this run's queues (test settings derive the
+        # default prefix from the pid, which differs in the subprocess).
+        "LOOKUP_QUEUE_PREFIX": settings.LOOKUP_QUEUE_PREFIX,
     }
     return env
 

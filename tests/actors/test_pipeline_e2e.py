@@ -8,6 +8,7 @@ from django.core.management import call_command
 
 from accounts.models import CedulaInfo, CedulaStatus, User
 from accounts.services import deadletters
+from accounts.services.cedulas import QUEUE_LOOKUPS
 from actors.lookups import lookup_cedula
 from tests.actors.conftest import Worker, queue_counts, wait_for
 
@@ -121,7 +122,7 @@ def test_duplicate_message_runs_one_lookup(replica):
 
 
 def purge_counts():
-    ready, delayed, _dead = queue_counts("lookups")
+    ready, delayed, _dead = queue_counts(QUEUE_LOOKUPS)
     return ready, delayed
 
 
@@ -149,11 +150,12 @@ def test_deadletters_replay_completes_the_lookup(replica, capsys):
 
 def test_killed_worker_lookup_is_redelivered_after_the_lease(worker_env, tmp_path, replica, worker):
     """A worker dies mid-lookup; another finishes it once the dead one's lease expires."""
-    # Stop the session worker from consuming while the doomed one takes the message.
+    # Stop the module's worker from consuming while the doomed one takes the message.
     worker.terminate()
+    doomed = Worker({**worker_env, "LOOKUP_LEASE_SECONDS": "5"}, tmp_path / "doomed.log")
     try:
         replica.set(hang_post=True)
-        doomed = Worker({**worker_env, "LOOKUP_LEASE_SECONDS": "5"}, tmp_path / "doomed.log").start()
+        doomed.start()
         user = member("1000000002")
         wait_for(
             lambda: CedulaInfo.objects.filter(user=user, status=CedulaStatus.PROCESSING).exists(),
@@ -166,24 +168,37 @@ def test_killed_worker_lookup_is_redelivered_after_the_lease(worker_env, tmp_pat
         assert info.status == CedulaStatus.FOUND
         assert info.departamento == "NARIÑO"
     finally:
+        if doomed.alive:
+            doomed.kill()
         if not worker.alive:
             worker.start()
 
 
-def test_sigterm_stops_the_worker_cleanly(worker_env, tmp_path, worker):
+def test_sigterm_finishes_in_flight_work_and_closes_the_browser(worker_env, tmp_path, worker, replica):
     import psutil
 
     worker.terminate()
+    own = Worker(worker_env, tmp_path / "own.log")
     try:
-        own = Worker(worker_env, tmp_path / "own.log").start()
+        own.start()
         # Make it launch its browser, then ask it to stop.
         user = member("2000000001")
         assert final_row(user).status == CedulaStatus.NOT_FOUND
         children = psutil.Process(own.process.pid).children(recursive=True)
         assert any("chrom" in (child.name() or "").lower() for child in children)
+        # SIGTERM arrives while a lookup is in flight: it is finished, not lost.
+        replica.set(latency=2)
+        busy = member("1000000003")
+        wait_for(
+            lambda: CedulaInfo.objects.filter(user=busy, status=CedulaStatus.PROCESSING).exists(),
+            message="a lookup in flight",
+        )
         assert own.terminate(timeout=60) == 0
+        assert CedulaInfo.objects.get(user=busy).status == CedulaStatus.FOUND
         _gone, alive = psutil.wait_procs(children, timeout=15)
         assert not alive, f"left behind: {[p.name() for p in alive]}"
         assert "browser closed for worker shutdown" in own.log()
     finally:
+        if own.alive:
+            own.kill()
         worker.start()

@@ -65,3 +65,22 @@ def login_failure_record(*, cedula: str, ip: str) -> None:
 def login_success_record(*, cedula: str) -> None:
     """A successful login clears the cédula's counter (the IP's keeps counting)."""
     cache.delete(_cedula_key(cedula))
+
+
+# Every signup starts a paid, rate-limited scrape of the Registraduría, so sign-ups
+# from one address are budgeted too (generously: a rally shares one address).
+_SIGNUP_PREFIX = "signup"
+
+
+def signup_is_blocked(*, ip: str) -> bool:
+    return _count(f"{_SIGNUP_PREFIX}:ip:{ip or 'unknown'}") >= settings.SIGNUP_THROTTLE_IP_MAX
+
+
+def signup_record(*, ip: str) -> None:
+    key = f"{_SIGNUP_PREFIX}:ip:{ip or 'unknown'}"
+    window = settings.SIGNUP_THROTTLE_WINDOW_SECONDS
+    cache.add(key, 0, timeout=window)
+    try:
+        cache.incr(key)
+    except ValueError:  # expired between add() and incr()
+        cache.set(key, 1, timeout=window)

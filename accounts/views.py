@@ -33,6 +33,7 @@ from accounts.selectors.users import (
     user_referrals,
 )
 from accounts.services.users import user_profile_update, user_referrals_mark_seen, user_register
+from accounts.throttling import client_ip, signup_is_blocked, signup_record
 
 
 def _referral_link(request: HttpRequest, user: User) -> str:
@@ -68,6 +69,14 @@ def register(request: HttpRequest) -> HttpResponse:
         if not data.get("ref"):
             data["ref"] = request.GET.get("ref", "")
         form = RegistrationForm(data)
+        ip = client_ip(request)
+        if signup_is_blocked(ip=ip):
+            form.is_valid()  # keep what was typed, with its own errors
+            form.add_error(
+                None, "Se han hecho demasiados registros desde esta conexión. Intenta de nuevo en una hora."
+            )
+            referrer = user_by_referral_code(code=form["ref"].value())
+            return render(request, "accounts/register.html", {"form": form, "referrer": referrer}, status=429)
         if form.is_valid():
             try:
                 user = user_register(
@@ -81,6 +90,7 @@ def register(request: HttpRequest) -> HttpResponse:
             except ValidationError as error:
                 form.add_error(None, error)
             else:
+                signup_record(ip=ip)
                 auth_login(request, user, backend="django.contrib.auth.backends.ModelBackend")
                 messages.success(request, "¡Bienvenido! Tu cuenta quedó creada.")
                 return redirect("accounts:home")

@@ -133,6 +133,9 @@ LOGIN_THROTTLE_MAX_FAILURES = env.int("LOGIN_THROTTLE_MAX_FAILURES", default=5)
 LOGIN_THROTTLE_WINDOW_SECONDS = env.int("LOGIN_THROTTLE_WINDOW_SECONDS", default=15 * 60)
 # Per client IP: higher, since members at one office or rally share a public address.
 LOGIN_THROTTLE_IP_MAX_FAILURES = env.int("LOGIN_THROTTLE_IP_MAX_FAILURES", default=20)
+# Each signup costs a scrape (and a paid captcha): sign-ups per client IP per window.
+SIGNUP_THROTTLE_IP_MAX = env.int("SIGNUP_THROTTLE_IP_MAX", default=30)
+SIGNUP_THROTTLE_WINDOW_SECONDS = env.int("SIGNUP_THROTTLE_WINDOW_SECONDS", default=3600)
 
 # ------------------------------------------------------------------------------
 # Cache (login throttling, rate limits). The database cache is shared by every

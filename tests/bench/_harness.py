@@ -127,6 +127,8 @@ def setup_django(database_url: str, extra_env: dict[str, str] | None = None) -> 
     """Configure Django in this process against ``database_url`` and migrate it."""
     os.environ["DJANGO_SETTINGS_MODULE"] = "site_config.settings.test"
     os.environ["DATABASE_URL"] = database_url
+    # Own queues, shared with the workers this bench starts (they inherit os.environ).
+    os.environ.setdefault("LOOKUP_QUEUE_PREFIX", "bench.")
     os.environ.update(extra_env or {})
     sys.path.insert(0, str(ROOT))
     import django

@@ -23,6 +23,7 @@ import argparse
 import os
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -42,20 +43,26 @@ DB_NAME = "paginamadre_bench_pipeline"
 FOUND_CEDULAS = ["1000000001", "1000000002", "1000000003", "1000000004"]
 
 
-def wait_final(created: dict[int, float], timeout: float) -> dict[int, float]:
-    """Poll until every user id in ``created`` has a final status; return latencies."""
+def wait_final(created: dict[int, float], timeout: float, expected: int | None = None) -> dict[int, float]:
+    """Poll until ``expected`` users (default: all of ``created``) have a final status.
+
+    ``created`` may still be filling up from another thread: each signup's latency
+    is measured from its own commit to the first poll that sees it final.
+    """
     from accounts.models import CedulaInfo, CedulaStatus
 
+    expected = len(created) if expected is None else expected
     latencies: dict[int, float] = {}
     deadline = time.monotonic() + timeout
-    while len(latencies) < len(created) and time.monotonic() < deadline:
-        waiting = [uid for uid in created if uid not in latencies]
-        done = CedulaInfo.objects.filter(user_id__in=waiting, status__in=CedulaStatus.final()).values_list(
-            "user_id", flat=True
-        )
-        now = time.monotonic()
-        for uid in done:
-            latencies[uid] = now - created[uid]
+    while len(latencies) < expected and time.monotonic() < deadline:
+        waiting = [uid for uid in list(created) if uid not in latencies]
+        if waiting:
+            done = CedulaInfo.objects.filter(
+                user_id__in=waiting, status__in=CedulaStatus.final()
+            ).values_list("user_id", flat=True)
+            now = time.monotonic()
+            for uid in done:
+                latencies[uid] = now - created[uid]
         time.sleep(0.05)
     return latencies
 
@@ -71,17 +78,29 @@ def signup(n: int) -> tuple[int, float]:
     return user.pk, time.monotonic()
 
 
-def paced_signups(count: int, rate: float, offset: int) -> dict[int, float]:
+def measured_signups(count: int, rate: float, offset: int, timeout: float = 300) -> dict[int, float]:
+    """Sign ``count`` members up at ``rate`` per second (0: all at once) in a thread while
+    this thread watches for their final states; returns each one's latency."""
     created: dict[int, float] = {}
-    start = time.monotonic()
-    for i in range(count):
-        due = start + i / rate if rate > 0 else start
-        pause = due - time.monotonic()
-        if pause > 0:
-            time.sleep(pause)
-        uid, at = signup(offset + i)
-        created[uid] = at
-    return created
+
+    def produce() -> None:
+        from django.db import connection
+
+        start = time.monotonic()
+        for i in range(count):
+            due = start + i / rate if rate > 0 else start
+            pause = due - time.monotonic()
+            if pause > 0:
+                time.sleep(pause)
+            uid, at = signup(offset + i)
+            created[uid] = at
+        connection.close()
+
+    producer = threading.Thread(target=produce, daemon=True)
+    producer.start()
+    latencies = wait_final(created, timeout, expected=count)
+    producer.join(timeout=5)
+    return latencies
 
 
 def backlog(count: int) -> None:
@@ -117,32 +136,31 @@ def main() -> None:
         "DATABASE_URL": database_url,
         "DJANGO_SETTINGS_MODULE": "site_config.settings.test",
         "BROWSER_PAGE_POOL_SIZE": str(args.threads),
-        "LOG_LEVEL": "WARNING",
     }
     log_dir = Path(tempfile.mkdtemp(prefix="bench-pipeline-"))
     worker = Worker(env, log_dir / "worker.log", "--processes", "1", "--threads", str(args.threads))
     try:
         # Warm the browser so the first signup doesn't pay Chromium's start.
-        warm = paced_signups(args.threads, 0, offset=10_000)
-        wait_final(warm, 120)
+        measured_signups(args.threads, 0, offset=10_000)
 
-        paced = wait_final(paced_signups(args.signups, args.rate, offset=0), 300)
+        paced = measured_signups(args.signups, args.rate, offset=0)
         paced_p95 = percentile(list(paced.values()), 95)
         print(
             f"(2) {len(paced)}/{args.signups} signups at {args.rate}/s: p50={percentile(list(paced.values()), 50):.2f}s p95={paced_p95:.2f}s"
         )
 
-        burst = wait_final(paced_signups(args.signups, 0, offset=20_000), 300)
+        burst = measured_signups(args.signups, 0, offset=20_000)
         burst_p95 = percentile(list(burst.values()), 95)
         print(f"    same {len(burst)} at once (burst): p95={burst_p95:.2f}s max={max(burst.values()):.2f}s")
 
         backlog(args.backlog)
         time.sleep(3)  # let the worker fill its threads with refresh work
+        from accounts.services.cedulas import QUEUE_REFRESH
         from tests.actors.conftest import queue_counts
 
-        before = queue_counts("refresh")
-        late = wait_final(paced_signups(args.backlog_signups, 1.0, offset=30_000), 300)
-        after = queue_counts("refresh")
+        before = queue_counts(QUEUE_REFRESH)
+        late = measured_signups(args.backlog_signups, 1.0, offset=30_000)
+        after = queue_counts(QUEUE_REFRESH)
         backlog_p95 = percentile(list(late.values()), 95)
         print(
             f"(3) refresh queue ready before/after: {before[0]}/{after[0]}; "

@@ -7,6 +7,7 @@ replica on a free port, and real `rundramatiq` workers on the real RabbitMQ.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -75,6 +76,7 @@ class Replica:
                 return
             if self.process.poll() is not None:
                 break
+        self.stop()
         raise RuntimeError("replica did not start")
 
     def env(self) -> dict[str, str]:
@@ -112,15 +114,19 @@ class Worker:
             if self.process.poll() is not None:
                 break
             time.sleep(0.1)
-        raise RuntimeError(f"worker did not start:\n{log_path.read_text(errors='replace')[-3000:]}")
+        text = log_path.read_text(errors="replace")[-3000:]
+        self.stop()  # never leave a half-started worker consuming
+        raise RuntimeError(f"worker did not start:\n{text}")
 
     def stop(self) -> None:
         try:
-            os.killpg(self.process.pid, signal.SIGTERM)
+            os.kill(self.process.pid, signal.SIGTERM)  # the main process forwards it
             self.process.wait(timeout=60)
         except (ProcessLookupError, subprocess.TimeoutExpired):
-            os.killpg(self.process.pid, signal.SIGKILL)
-        self._log.close()
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.process.pid, signal.SIGKILL)
+        if not self._log.closed:
+            self._log.close()
 
 
 def setup_django(database_url: str, extra_env: dict[str, str] | None = None) -> None:

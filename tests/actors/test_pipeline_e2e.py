@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 from django.core.management import call_command
+from django.urls import reverse
 
 from accounts.models import CedulaInfo, CedulaStatus, User
 from accounts.services import deadletters
@@ -41,14 +42,34 @@ def _isolated(worker, replica, clean_queues):
     replica.reset()
 
 
-def test_signup_lookup_finds_the_voting_place(worker):
-    user = member("1000000001")
+def test_registration_lookup_finds_the_voting_place(worker, client):
+    """Through the real registration form: signup → commit → RabbitMQ → worker → Chromium → replica."""
+    response = client.post(
+        reverse("accounts:register"),
+        {
+            "nombre_completo": "Lucía Fernández",
+            "cedula": "1.000.000.001",
+            "telefono": "300 123 4567",
+            "password1": "Caracol-Azul-2026",
+            "password2": "Caracol-Azul-2026",
+            "accepted_data_policy": "on",
+        },
+    )
+    assert response.status_code == 302
+    user = User.objects.get(cedula="1000000001")
     info = final_row(user)
     assert info.status == CedulaStatus.FOUND
-    assert info.departamento == "BOGOTA D.C."
-    assert info.puesto
-    assert info.mesa
+    assert (info.departamento, info.municipio, info.puesto, info.direccion, info.mesa) == (
+        "BOGOTA D.C.",
+        "BOGOTA D.C.",
+        "COLEGIO USAQUÉN",
+        "KR 7 # 120 - 20",
+        "5",
+    )
     assert info.source == "wsp"
+    # The member's home now shows it.
+    home = client.get(reverse("accounts:home")).content.decode()
+    assert "COLEGIO USAQUÉN" in home
     assert info.fetched_at is not None
     assert info.attempts == 1
     assert worker.alive

@@ -59,3 +59,29 @@ def test_actualizar_runs_a_new_lookup_and_cooldown_is_shown(browser_page, live_s
 
     browser_page.get_by_role("button", name="Actualizar").click()
     browser_page.locator("#cedula-card >> text=Podrás actualizar de nuevo en").wait_for(timeout=10_000)
+
+
+def test_leader_refreshes_a_referral_row_and_watches_it_update(browser_page, live_server):
+    from tests.fixtures.factories import DEFAULT_PASSWORD, LeaderFactory
+
+    leader = LeaderFactory()
+    referral = User.objects.create_user(
+        "1000000002", "Caracol-Azul-2026", nombre_completo="Ana Núñez", referred_by=leader
+    )
+    browser_page.goto(live_server.url + reverse("accounts:login"))
+    browser_page.fill("#id_cedula", leader.cedula)
+    browser_page.fill("#id_password", DEFAULT_PASSWORD)
+    browser_page.click("button[type=submit]")
+    browser_page.wait_for_url(live_server.url + reverse("accounts:home"))
+
+    browser_page.goto(live_server.url + reverse("accounts:referrals"))
+    cell = f"#referral-cedula-{referral.pk}"
+    browser_page.locator(f"{cell} [data-status=found]").wait_for(timeout=45_000)
+    assert "IE MUNICIPAL CIUDAD DE PASTO" in browser_page.locator(cell).inner_text()
+
+    CedulaInfo.objects.filter(user=referral).update(requested_at=None)
+    row = browser_page.locator("tr", has=browser_page.locator(cell))
+    row.get_by_role("button", name="Actualizar").click()
+    browser_page.locator(f"{cell} >> text=Consulta enviada.").wait_for(timeout=10_000)
+    browser_page.locator(f"{cell} [data-status=found]").wait_for(timeout=45_000)
+    assert CedulaInfo.objects.get(user=referral).attempts == 2

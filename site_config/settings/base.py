@@ -254,10 +254,16 @@ LOGGING = {
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(process)d %(message)s"},
     },
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"strip_query": {"()": "site_config.log_filters.StripQueryString"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain"},
+        "requests": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["strip_query"]},
+    },
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
     "loggers": {
         "pika": {"level": "WARNING"},
         "django.db.backends": {"level": "WARNING"},
+        # Request lines without query strings: searches carry cédulas and names.
+        "django.server": {"handlers": ["requests"], "level": "INFO", "propagate": False},
     },
 }

@@ -116,7 +116,8 @@ def test_exhausted_retries_end_blocked_and_dead_lettered(replica, settings):
 
 def test_message_for_deleted_user_is_dead_lettered_and_worker_survives(worker):
     lookup_cedula.send(987654321)
-    wait_for(lambda: dead_letters_for(987654321), message="dead letter for a deleted user")
+    letters = wait_for(lambda: dead_letters_for(987654321), message="dead letter for a deleted user")
+    assert letters[0].message.options.get("retries", 0) == 0  # straight there, no retries
     assert worker.alive
     # The worker still does real work afterwards.
     assert final_row(member("2000000001")).status == CedulaStatus.NOT_FOUND

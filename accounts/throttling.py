@@ -38,9 +38,9 @@ def _count(key: str) -> int:
     return int(cache.get(key, 0))
 
 
-def _bump(key: str) -> None:
-    window = settings.LOGIN_THROTTLE_WINDOW_SECONDS
-    # add() only sets a missing key, so the window starts at the first failure.
+def _bump(key: str, window: int | None = None) -> None:
+    window = window or settings.LOGIN_THROTTLE_WINDOW_SECONDS
+    # add() only sets a missing key, so the window starts at the first event.
     cache.add(key, 0, timeout=window)
     try:
         cache.incr(key)
@@ -77,10 +77,4 @@ def signup_is_blocked(*, ip: str) -> bool:
 
 
 def signup_record(*, ip: str) -> None:
-    key = f"{_SIGNUP_PREFIX}:ip:{ip or 'unknown'}"
-    window = settings.SIGNUP_THROTTLE_WINDOW_SECONDS
-    cache.add(key, 0, timeout=window)
-    try:
-        cache.incr(key)
-    except ValueError:  # expired between add() and incr()
-        cache.set(key, 1, timeout=window)
+    _bump(f"{_SIGNUP_PREFIX}:ip:{ip or 'unknown'}", settings.SIGNUP_THROTTLE_WINDOW_SECONDS)

@@ -156,10 +156,10 @@ class CedulaInfo(models.Model):
     claimed_at = models.DateTimeField("tomado el", null=True, blank=True)
     lease_expires_at = models.DateTimeField("reserva vence el", null=True, blank=True)
     claim_token = models.CharField("token de reserva", max_length=64, blank=True)
-    # The queue the pending request was sent to ("lookups" or "refresh", without the
-    # deployment prefix): the sweeper resends to the same one, and the card tells a
-    # member's own request from a scheduled refresh.
-    queue = models.CharField("cola", max_length=20, blank=True)
+    # The broker queue the pending request was sent to (QUEUE_LOOKUPS or QUEUE_REFRESH):
+    # the sweeper resends to the same one, and the card tells a member's own request
+    # from a scheduled refresh.
+    queue = models.CharField("cola", max_length=64, blank=True)
     fetched_at = models.DateTimeField("consultado el", null=True, blank=True)
     changed_at = models.DateTimeField("último cambio el", null=True, blank=True)
     created_at = models.DateTimeField("creado el", auto_now_add=True)

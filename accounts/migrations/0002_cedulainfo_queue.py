@@ -13,6 +13,6 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='cedulainfo',
             name='queue',
-            field=models.CharField(blank=True, max_length=20, verbose_name='cola'),
+            field=models.CharField(blank=True, max_length=64, verbose_name='cola'),
         ),
     ]

@@ -4,13 +4,19 @@ Dramatiq's ``send()`` waits for one publisher confirm per message. The nightly
 refresh sends up to hundreds of thousands, so here messages are published in
 AMQP transactions of ``batch_size``: ``tx_commit`` returns only once RabbitMQ
 has taken the whole batch, the same guarantee per batch that confirms give per
-message.
+message. Messages are ``mandatory``: one that no queue took (the queue was
+deleted under us) comes back and the batch is reported as failed, never counted
+as sent.
 """
 
 from __future__ import annotations
 
 import pika
 from django.conf import settings
+
+
+class UnroutableMessages(Exception):
+    """RabbitMQ returned messages no queue could take."""
 
 
 class BulkPublisher:
@@ -33,13 +39,21 @@ class BulkPublisher:
         self._properties = pika.BasicProperties(delivery_mode=2)
 
     def __enter__(self) -> BulkPublisher:
-        # Declares the queue, its delay queue and its dead-letter queue exactly as
-        # Dramatiq does, so the first bulk send works on a fresh broker too.
-        self.actor.broker.declare_queue(self.actor.queue_name, ensure=True)
+        # Declare the queue, its delay queue and its dead-letter queue exactly as
+        # Dramatiq does, every time: the broker caches "declared" per process, and a
+        # long-lived scheduler must survive the queue being deleted between runs.
+        broker = self.actor.broker
+        broker.queues_pending.add(self.actor.queue_name)
+        broker.declare_queue(self.actor.queue_name, ensure=True)
         self._connection = pika.BlockingConnection(pika.URLParameters(settings.RABBITMQ_URL))
         self._channel = self._connection.channel()
+        self._returned = 0
+        self._channel.add_on_return_callback(self._on_return)
         self._channel.tx_select()
         return self
+
+    def _on_return(self, channel, method, properties, body) -> None:
+        self._returned += 1
 
     def publish(self, *args) -> None:
         message = self.actor.message(*args)
@@ -48,6 +62,7 @@ class BulkPublisher:
             routing_key=self.actor.queue_name,
             body=message.encode(),
             properties=self._properties,
+            mandatory=True,
         )
         self._pending += 1
         if self._pending >= self.batch_size:
@@ -56,6 +71,14 @@ class BulkPublisher:
     def flush(self) -> None:
         if self._pending:
             self._channel.tx_commit()
+            # basic.return frames arrive before tx.commit-ok; dispatch them now.
+            self._connection.process_data_events(0)
+            if self._returned:
+                returned, self._returned = self._returned, 0
+                self._pending = 0
+                raise UnroutableMessages(
+                    f"{returned} message(s) for {self.actor.queue_name!r} were not routed to any queue"
+                )
             self.sent += self._pending
             self._pending = 0
 

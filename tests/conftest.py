@@ -19,6 +19,14 @@ def _clear_cache():
     cache.clear()
 
 
+@pytest.fixture(autouse=True)
+def _broker_not_marked_down(monkeypatch):
+    """A test that makes the broker unreachable must not make later tests skip their sends."""
+    from accounts.services import cedulas
+
+    monkeypatch.setattr(cedulas, "_broker_down_until", 0.0)
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _delete_test_queues():
     """Drop this run's RabbitMQ queues at the end (their names carry the run's prefix)."""

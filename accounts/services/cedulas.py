@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import enum
 import logging
+import time
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -95,16 +96,27 @@ def _actor_for(queue: str):
     raise ValueError(f"unknown lookup queue {queue!r}")
 
 
+# After a failed publish, web requests skip the broker for a while instead of each
+# waiting out connection timeouts: the rows stay pending and the sweeper sends them.
+_BROKER_BACKOFF_SECONDS = 30.0
+_broker_down_until = 0.0
+
+
 def cedula_lookup_send(*, user_id: int, queue: str = QUEUE_LOOKUPS, delay_ms: int | None = None) -> bool:
     """Send one lookup message; never raises.
 
     Returns False when the broker could not take it: the row stays ``pending``
     and the scheduler's sweeper sends it again later, so nothing is lost.
     """
+    global _broker_down_until
+    if time.monotonic() < _broker_down_until:
+        log.warning("lookup enqueue skipped user_id=%s queue=%s: broker marked down", user_id, queue)
+        return False
     actor = _actor_for(queue)
     try:
         actor.send_with_options(args=(user_id,), delay=delay_ms)
     except Exception as exc:  # noqa: BLE001 — any broker failure must not break the caller
+        _broker_down_until = time.monotonic() + _BROKER_BACKOFF_SECONDS
         log.warning(
             "lookup enqueue failed user_id=%s queue=%s: %s: %s", user_id, queue, type(exc).__name__, exc
         )
@@ -146,6 +158,7 @@ def cedula_lookup_request(*, user_id: int, queue: str = QUEUE_LOOKUPS) -> Cedula
             "status": CedulaStatus.PENDING,
             "requested_at": now,
             "message": STATUS_MESSAGES[CedulaStatus.PENDING],
+            "queue": queue,
         },
     )
     if not created:
@@ -155,6 +168,7 @@ def cedula_lookup_request(*, user_id: int, queue: str = QUEUE_LOOKUPS) -> Cedula
             message=STATUS_MESSAGES[CedulaStatus.PENDING],
             claim_token="",
             lease_expires_at=None,
+            queue=queue,
         )
         info.refresh_from_db()
     transaction.on_commit(partial(cedula_lookup_send, user_id=user_id, queue=queue))
@@ -185,18 +199,24 @@ def cedula_can_refresh(*, requester: User, target: User) -> bool:
     return requester.is_leader and target.referred_by_id == requester.pk
 
 
-def _rate_limit_hit(*, requester: User, cost: int) -> bool:
-    """Per-requester budget of scrapes started by hand in a sliding-ish window."""
-    key = f"cedula-refresh-budget:{requester.pk}"
-    limit = settings.LOOKUP_REFRESH_RATE_LIMIT
-    window = settings.LOOKUP_REFRESH_RATE_WINDOW_SECONDS
-    cache.add(key, 0, timeout=window)
+def _budget_key(requester: User) -> str:
+    return f"cedula-refresh-budget:{requester.pk}"
+
+
+def _budget_left(*, requester: User) -> int:
+    """Scrapes this requester may still start by hand in the current window."""
+    return settings.LOOKUP_REFRESH_RATE_LIMIT - int(cache.get(_budget_key(requester), 0))
+
+
+def _budget_charge(*, requester: User, cost: int) -> None:
+    if cost <= 0:
+        return
+    key, window = _budget_key(requester), settings.LOOKUP_REFRESH_RATE_WINDOW_SECONDS
+    cache.add(key, 0, timeout=window)  # the window starts at the first scrape
     try:
-        used = cache.incr(key, cost)
+        cache.incr(key, cost)
     except ValueError:  # expired between add and incr
         cache.set(key, cost, timeout=window)
-        used = cost
-    return used > limit
 
 
 def cedula_refresh_request(*, requester: User, target: User, queue: str = QUEUE_LOOKUPS) -> RefreshOutcome:
@@ -220,7 +240,7 @@ def cedula_refresh_many(
     but never the in-flight and cooldown rules.
     """
     targets = list(targets)
-    if budgeted and _rate_limit_hit(requester=requester, cost=len(targets)):
+    if budgeted and _budget_left(requester=requester) < len(targets):
         refused = RefreshOutcome(
             accepted=False,
             refusal=RefreshRefusal.RATE_LIMITED,
@@ -228,44 +248,54 @@ def cedula_refresh_many(
         )
         return {target.pk: refused for target in targets}
 
-    outcomes: dict[int, RefreshOutcome] = {}
-    now = timezone.now()
-    for target in targets:
-        # A member without a row yet (created outside the signup flow) gets one
-        # in a non-flight state so the conditional update below can take it.
-        CedulaInfo.objects.get_or_create(user_id=target.pk, defaults={"status": CedulaStatus.ERROR})
-        with transaction.atomic():
-            claimed = (
-                CedulaInfo.objects.filter(user_id=target.pk)
-                .exclude(status__in=CedulaStatus.in_flight())
-                .filter(Q(requested_at__isnull=True) | Q(requested_at__lte=now - _cooldown()))
-                .update(
-                    status=CedulaStatus.PENDING,
-                    requested_at=now,
-                    message=STATUS_MESSAGES[CedulaStatus.PENDING],
-                    claim_token="",
-                    lease_expires_at=None,
-                )
-            )
-            if claimed:
-                transaction.on_commit(partial(cedula_lookup_send, user_id=target.pk, queue=queue))
-                outcomes[target.pk] = RefreshOutcome(accepted=True, message="Consulta enviada.")
-                continue
-        info = CedulaInfo.objects.get(user_id=target.pk)
-        if info.is_in_flight:
-            outcomes[target.pk] = RefreshOutcome(
-                accepted=False,
-                refusal=RefreshRefusal.IN_FLIGHT,
-                message="Ya hay una consulta en curso. Espera a que termine.",
-            )
-        else:
-            wait = max(1, int((info.requested_at + _cooldown() - now).total_seconds()) + 1)
-            outcomes[target.pk] = RefreshOutcome(
-                accepted=False,
-                refusal=RefreshRefusal.COOLDOWN,
-                message=f"Acabas de consultar. Podrás actualizar de nuevo en {wait} segundos.",
-            )
+    outcomes = {target.pk: _refresh_one(target=target, queue=queue) for target in targets}
+    if budgeted:
+        # Only scrapes really started are charged; refusals cost nothing.
+        _budget_charge(requester=requester, cost=sum(1 for o in outcomes.values() if o.accepted))
     return outcomes
+
+
+def _refresh_one(*, target: User, queue: str) -> RefreshOutcome:
+    now = timezone.now()
+    # A member without a row yet (created outside the signup flow) gets one in a
+    # non-flight state so the conditional update below can take it.
+    CedulaInfo.objects.get_or_create(user_id=target.pk, defaults={"status": CedulaStatus.ERROR})
+    with transaction.atomic():
+        started = (
+            CedulaInfo.objects.filter(user_id=target.pk)
+            .exclude(status__in=CedulaStatus.in_flight())
+            .filter(Q(requested_at__isnull=True) | Q(requested_at__lte=now - _cooldown()))
+            .update(
+                status=CedulaStatus.PENDING,
+                requested_at=now,
+                message=STATUS_MESSAGES[CedulaStatus.PENDING],
+                claim_token="",
+                lease_expires_at=None,
+                queue=queue,
+            )
+        )
+        if not started and queue == QUEUE_LOOKUPS:
+            # Waiting in the nightly backlog: a request by hand jumps the queue. The
+            # bulk message is skipped later, since the row will no longer be pending.
+            started = CedulaInfo.objects.filter(
+                user_id=target.pk, status=CedulaStatus.PENDING, queue=QUEUE_REFRESH
+            ).update(queue=QUEUE_LOOKUPS, requested_at=now, message=STATUS_MESSAGES[CedulaStatus.PENDING])
+        if started:
+            transaction.on_commit(partial(cedula_lookup_send, user_id=target.pk, queue=queue))
+            return RefreshOutcome(accepted=True, message="Consulta enviada.")
+    info = CedulaInfo.objects.get(user_id=target.pk)
+    if info.is_in_flight:
+        return RefreshOutcome(
+            accepted=False,
+            refusal=RefreshRefusal.IN_FLIGHT,
+            message="Ya hay una consulta en curso. Espera a que termine.",
+        )
+    wait = max(1, int((info.requested_at + _cooldown() - now).total_seconds()) + 1)
+    return RefreshOutcome(
+        accepted=False,
+        refusal=RefreshRefusal.COOLDOWN,
+        message=f"Acabas de consultar. Podrás actualizar de nuevo en {wait} segundos.",
+    )
 
 
 # ------------------------------------------------------------------------------
@@ -381,9 +411,10 @@ def cedula_record_result(
 
     if result.is_transient and not final_attempt:
         info.status = CedulaStatus.PENDING
-        # The retry is as good as a fresh request: the sweeper leaves it alone
-        # for a lease instead of sending a duplicate during the backoff.
-        info.requested_at = now
+        # The retry is already on its way, due within the maximum backoff: dated
+        # there, the sweeper (which resends rows pending longer than a lease) leaves
+        # it alone for the whole backoff instead of starting a second message chain.
+        info.requested_at = now + timedelta(milliseconds=settings.LOOKUP_MAX_BACKOFF_MS)
         info.message = RETRYING_MESSAGE
         info.save()
         return RecordOutcome.RETRY

@@ -302,3 +302,46 @@ def test_refresh_budget_per_requester(settings):
         results.append(cedulas.cedula_refresh_request(requester=user, target=user))
     assert [r.accepted for r in results] == [True, True, False]
     assert results[2].refusal == cedulas.RefreshRefusal.RATE_LIMITED
+
+
+def test_member_request_jumps_a_row_waiting_in_the_nightly_backlog():
+    user = make_user("52000060")
+    CedulaInfo.objects.filter(user=user).update(
+        status=CedulaStatus.PENDING, queue=cedulas.QUEUE_REFRESH, requested_at=timezone.now()
+    )
+    outcome = cedulas.cedula_refresh_request(requester=user, target=user)
+    assert outcome.accepted
+    assert CedulaInfo.objects.get(user=user).queue == cedulas.QUEUE_LOOKUPS
+    # Once bumped it is the member's own request: a second click is refused.
+    again = cedulas.cedula_refresh_request(requester=user, target=user)
+    assert again.refusal == cedulas.RefreshRefusal.IN_FLIGHT
+
+
+def test_signup_and_refresh_record_their_queue():
+    user = make_user("52000061")
+    assert CedulaInfo.objects.get(user=user).queue == cedulas.QUEUE_LOOKUPS
+    finish(user)
+    cedulas.cedula_refresh_many(requester=user, targets=[user], queue=cedulas.QUEUE_REFRESH, budgeted=False)
+    assert CedulaInfo.objects.get(user=user).queue == cedulas.QUEUE_REFRESH
+
+
+def test_retry_is_dated_past_the_maximum_backoff_so_the_sweeper_leaves_it(settings):
+    user = make_user("52000062")
+    token = claim(user).token
+    before = timezone.now()
+    cedulas.cedula_record_result(
+        user_id=user.pk, token=token, result=LookupResult(status=LookupStatus.BLOCKED), final_attempt=False
+    )
+    requested = CedulaInfo.objects.get(user=user).requested_at
+    assert requested >= before + timedelta(milliseconds=settings.LOOKUP_MAX_BACKOFF_MS)
+
+
+def test_refused_refreshes_do_not_use_the_budget(settings):
+    settings.LOOKUP_REFRESH_RATE_LIMIT = 1
+    user = make_user("52000063")  # in flight from signup: refused
+    for _ in range(3):
+        assert cedulas.cedula_refresh_request(requester=user, target=user).refusal == (
+            cedulas.RefreshRefusal.IN_FLIGHT
+        )
+    finish(user)
+    assert cedulas.cedula_refresh_request(requester=user, target=user).accepted

@@ -74,3 +74,21 @@ def test_signup_succeeds_with_rabbitmq_unreachable(client, monkeypatch, caplog):
     home = client.get(response.url)
     assert home.status_code == 200
     assert "En cola" in home.content.decode()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_after_a_broker_failure_signups_skip_the_broker_for_a_while(client, monkeypatch):
+    """One slow failure, then instant: requests never queue up behind a dead broker."""
+    dead_broker = RabbitmqBroker(url="amqp://guest:guest@127.0.0.1:1/", confirm_delivery=True, middleware=[])
+    monkeypatch.setattr(lookup_cedula, "broker", dead_broker)
+    attempts = []
+    real_send = lookup_cedula.send_with_options
+    monkeypatch.setattr(
+        lookup_cedula, "send_with_options", lambda **kw: (attempts.append(kw), real_send(**kw))[1]
+    )
+    for n in range(3):
+        data = {**SIGNUP, "cedula": f"5212345{n}"}
+        assert client.post(reverse("accounts:register"), data).status_code == 302
+        client.logout()
+    assert len(attempts) == 1  # only the first signup tried the broker
+    assert CedulaInfo.objects.filter(status=CedulaStatus.PENDING).count() == 3

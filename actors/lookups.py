@@ -22,22 +22,43 @@ _POLICY = {
     "min_backoff": settings.LOOKUP_MIN_BACKOFF_MS,
     "max_backoff": settings.LOOKUP_MAX_BACKOFF_MS,
     "time_limit": settings.LOOKUP_TIME_LIMIT_MS,
-    # Never retried: straight to the dead-letter queue. TypeError covers messages
-    # whose arguments don't fit the actor's signature.
-    "throws": (cedulas.LookupPermanentError, cedulas.LookupRetriesExhausted, TypeError),
+    # Never retried: straight to the dead-letter queue.
+    "throws": (cedulas.LookupPermanentError, cedulas.LookupRetriesExhausted),
 }
 
 
-def _run(user_id, *, queue: str) -> None:
+def _user_id_from(args: tuple, kwargs: dict) -> int:
+    """The one argument a lookup message may carry: a positive user id."""
+    if len(args) == 1 and not kwargs:
+        user_id = args[0]
+    elif not args and set(kwargs) == {"user_id"}:
+        user_id = kwargs["user_id"]
+    else:
+        user_id = None
     if not isinstance(user_id, int) or isinstance(user_id, bool) or user_id <= 0:
-        raise cedulas.LookupPermanentError(f"malformed user id {user_id!r}")
+        raise cedulas.LookupPermanentError(
+            f"malformed lookup message: args={args!r:.80} kwargs={kwargs!r:.80}"
+        )
+    return user_id
+
+
+def _run(args: tuple, kwargs: dict, *, queue: str) -> None:
+    user_id = _user_id_from(args, kwargs)
     message = CurrentMessage.get_current_message()
     retries = message.options.get("retries", 0) if message else 0
-    claim, outcome = cedulas.cedula_lookup_run(
-        user_id=user_id,
-        final_attempt=retries >= settings.LOOKUP_MAX_RETRIES,
-        perform=lookup_in_worker,
-    )
+    final_attempt = retries >= settings.LOOKUP_MAX_RETRIES
+    try:
+        claim, outcome = cedulas.cedula_lookup_run(
+            user_id=user_id, final_attempt=final_attempt, perform=lookup_in_worker
+        )
+    except (cedulas.LookupPermanentError, cedulas.LookupRetriesExhausted):
+        raise
+    except Exception as exc:
+        # Not the site's doing (a database error, a bug): retried like any failure,
+        # and on the last attempt the row is ended so it never waits forever.
+        if final_attempt:
+            cedulas.cedula_mark_failed(user_id=user_id, detail=f"{type(exc).__name__}: {exc}")
+        raise
     if claim.result == cedulas.ClaimResult.LEASE_HELD:
         # Another worker holds the row (a duplicate delivery, or a killed worker's
         # lease still running): look again once the lease has expired.
@@ -48,11 +69,13 @@ def _run(user_id, *, queue: str) -> None:
         raise cedulas.LookupRetriesExhausted(f"retries exhausted for user {user_id}")
 
 
+# The signature takes anything so that a malformed message reaches our own check
+# (and the dead-letter queue without retries) instead of failing in the call itself.
 @dramatiq.actor(actor_name="lookup_cedula", queue_name=cedulas.QUEUE_LOOKUPS, priority=0, **_POLICY)
-def lookup_cedula(user_id: int) -> None:
-    _run(user_id, queue=cedulas.QUEUE_LOOKUPS)
+def lookup_cedula(*args, **kwargs) -> None:
+    _run(args, kwargs, queue=cedulas.QUEUE_LOOKUPS)
 
 
 @dramatiq.actor(actor_name="refresh_cedula", queue_name=cedulas.QUEUE_REFRESH, priority=100, **_POLICY)
-def refresh_cedula(user_id: int) -> None:
-    _run(user_id, queue=cedulas.QUEUE_REFRESH)
+def refresh_cedula(*args, **kwargs) -> None:
+    _run(args, kwargs, queue=cedulas.QUEUE_REFRESH)

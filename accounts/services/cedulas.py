@@ -493,12 +493,18 @@ def cedula_lookup_defer(*, user_id: int, queue: str, until) -> None:
 
 
 def cedula_mark_failed(*, user_id: int, detail: str) -> None:
-    """A message died for a reason that is not the site's (a bug): end the row's wait."""
-    CedulaInfo.objects.filter(user_id=user_id).update(
+    """A message died for a reason that is not the site's (a bug): end the row's wait.
+
+    Leaves alone a row that another worker holds under a live lease.
+    """
+    now = timezone.now()
+    CedulaInfo.objects.filter(user_id=user_id).filter(
+        Q(status=CedulaStatus.PENDING) | Q(status=CedulaStatus.PROCESSING, lease_expires_at__lt=now)
+    ).update(
         status=CedulaStatus.ERROR,
         message=STATUS_MESSAGES[CedulaStatus.ERROR],
         error_detail=detail[:2000],
         claim_token="",
         lease_expires_at=None,
-        fetched_at=timezone.now(),
+        fetched_at=now,
     )

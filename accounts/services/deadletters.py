@@ -43,19 +43,34 @@ class DeadLetter:
         return self.message.args[0] if self.message.args else None
 
 
-def _failure_of(message: Message) -> str:
-    """The last line of the traceback Dramatiq stored, e.g. the exception text."""
-    trace = (message.options.get("traceback") or "").strip()
-    if not trace:
-        return "(sin traza)"
-    return trace.splitlines()[-1][:200]
+def _failure_of(message: Message, info: CedulaInfo | None, user_exists: bool) -> str:
+    """Why the message died.
 
-
-def _masked_cedula(user_id) -> str:
+    The dead-lettered body is the one last published, so its stored traceback is
+    the previous attempt's (or none, for messages that were never retried); the
+    real cause of a lookup's last failure is on its row.
+    """
+    user_id = message.args[0] if message.args else None
     if not isinstance(user_id, int):
-        return f"(argumento inválido {user_id!r:.30})"
-    cedula = User.objects.filter(pk=user_id).values_list("cedula", flat=True).first()
-    return mask_cedula(cedula) if cedula else "(usuario eliminado)"
+        return "malformed message (expected one user id)"
+    if not user_exists:
+        return "user does not exist"
+    if info is not None and info.status in CedulaStatus.failures() and info.error_detail:
+        return f"{info.status}: {info.error_detail}"[:200]
+    trace = (message.options.get("traceback") or "").strip()
+    return trace.splitlines()[-1][:200] if trace else "(no traceback)"
+
+
+def _describe(message: Message) -> tuple[str, str]:
+    """(masked cédula, failure) of a dead letter."""
+    user_id = message.args[0] if message.args else None
+    if not isinstance(user_id, int):
+        return f"(argumento inválido {user_id!r:.30})", _failure_of(message, None, False)
+    user = User.objects.filter(pk=user_id).select_related("cedula_info").first()
+    if user is None:
+        return "(usuario eliminado)", _failure_of(message, None, False)
+    info = getattr(user, "cedula_info", None)
+    return mask_cedula(user.cedula), _failure_of(message, info, True)
 
 
 def queue_names(queue: str | None) -> list[str]:
@@ -96,13 +111,14 @@ def _drain(channel, queue: str) -> Iterator[DeadLetter]:
             message = Message.decode(body)
         except Exception:  # noqa: BLE001 — an undecodable body is reported, not fatal
             message = Message(queue_name=queue, actor_name="(ilegible)", args=(), kwargs={}, options={})
+        masked, failure = _describe(message)
         yield DeadLetter(
             delivery_tag=method.delivery_tag,
             queue=queue,
             message=message,
             age_seconds=max(0.0, (now_ms - (message.message_timestamp or now_ms)) / 1000),
-            masked_cedula=_masked_cedula(message.args[0] if message.args else None),
-            failure=_failure_of(message),
+            masked_cedula=masked,
+            failure=failure,
         )
 
 
@@ -134,7 +150,7 @@ def deadletters_replay(*, queue: str | None = None, message_ids: set[str] | None
                 if message_ids and letter.message_id not in message_ids:
                     channel.basic_nack(letter.delivery_tag, requeue=True)
                     continue
-                _mark_pending(letter.user_id)
+                _mark_pending(letter.user_id, queue=name)
                 fresh = letter.message.copy(
                     queue_name=name,
                     options={
@@ -154,7 +170,7 @@ def deadletters_replay(*, queue: str | None = None, message_ids: set[str] | None
     return replayed
 
 
-def _mark_pending(user_id) -> None:
+def _mark_pending(user_id, *, queue: str) -> None:
     if not isinstance(user_id, int):
         return
     with transaction.atomic():
@@ -164,6 +180,7 @@ def _mark_pending(user_id) -> None:
             message=STATUS_MESSAGES[CedulaStatus.PENDING],
             claim_token="",
             lease_expires_at=None,
+            queue=queue,
         )
 
 

@@ -107,3 +107,16 @@ def test_purge_needs_confirmation_unless_yes(monkeypatch):
 def test_unknown_queue_is_a_clear_error():
     with pytest.raises(CommandError, match="unknown queue"):
         call_command("deadletters", "list", "--queue", "nope")
+
+
+def test_failure_column_gives_the_real_cause():
+    blocked = UserFactory()
+    CedulaInfo.objects.filter(user=blocked).update(
+        status=CedulaStatus.BLOCKED, error_detail="status=blocked source=wsp error=WAF page"
+    )
+    # The body Dramatiq dead-letters carries the previous attempt's traceback.
+    dead_letter(lookup_cedula, blocked.pk, traceback="LookupTransientError: transient lookup failure")
+    dead_letter(lookup_cedula, 999_999_998, traceback="")
+    failures = {letter.user_id: letter.failure for letter in deadletters.deadletters_list(queue="lookups")}
+    assert failures[blocked.pk].startswith("blocked: status=blocked source=wsp error=WAF page")
+    assert failures[999_999_998] == "user does not exist"

@@ -14,7 +14,7 @@ Rows in flight (pending/processing) are never due: their message or the sweeper 
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -149,17 +149,45 @@ def refresh_due_sample(*, now: datetime, limit: int) -> list[tuple[int, str, str
 # ------------------------------------------------------------------------------
 # Sweeper
 # ------------------------------------------------------------------------------
-def sweep_stuck_q(*, now: datetime, resend_signups: bool = True, resend_refreshes: bool = True) -> Q:
+def sweep_queue_q(*, queue: str, queues: Iterable[str]) -> Q:
+    """Rows whose pending request waits on ``queue`` (one of ``queues``).
+
+    That is the row's ``queue`` column. Rows from before the column existed (blank)
+    or naming a queue this deployment does not use (another prefix) fall back to
+    where they would have been sent: ``queues[0]`` (lookups) when never fetched,
+    ``queues[1]`` (refresh) otherwise. Must agree with ``sweep_queue_for``.
+    """
+    lookups, refresh = tuple(queues)
+    unknown = ~Q(queue__in=(lookups, refresh))
+    if queue == lookups:
+        return Q(queue=lookups) | (unknown & Q(fetched_at__isnull=True))
+    if queue == refresh:
+        return Q(queue=refresh) | (unknown & Q(fetched_at__isnull=False))
+    raise ValueError(f"unknown lookup queue {queue!r}")
+
+
+def sweep_queue_for(*, queue: str, fetched_at: datetime | None, queues: Iterable[str]) -> str:
+    """The queue a stuck row is resent to: its own, or the fallback of ``sweep_queue_q``."""
+    lookups, refresh = tuple(queues)
+    if queue in (lookups, refresh):
+        return queue
+    return lookups if fetched_at is None else refresh
+
+
+def sweep_stuck_q(*, now: datetime, queues: Iterable[str], backlogged: Iterable[str] = ()) -> Q:
     """Rows whose message was lost or whose worker died.
 
     * ``processing`` past its lease: the worker died (always included);
     * ``pending`` whose request is older than a lease, and whose last claim is too
-      (a row waiting out its retry backoff was claimed recently). Never-fetched
-      rows (signups, sent to ``lookups``) only with ``resend_signups``, the others
-      (sent to ``refresh``) only with ``resend_refreshes``: while a queue still has
+      (a row waiting out its retry backoff was claimed recently), unless the queue
+      it waits on (``sweep_queue_q``) is in ``backlogged``: while a queue still has
       messages ready, its pending rows may simply be waiting in line, and resending
       them every sweep would snowball the backlog.
+
+    ``queues`` is ``(lookups, refresh)``, the deployment's full queue names.
     """
+    queues = tuple(queues)
+    backlogged = set(backlogged)
     cutoff = now - timedelta(seconds=settings.LOOKUP_LEASE_SECONDS)
     dead_worker = Q(status=CedulaStatus.PROCESSING) & (
         Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lt=now)
@@ -169,13 +197,15 @@ def sweep_stuck_q(*, now: datetime, resend_signups: bool = True, resend_refreshe
         & (Q(requested_at__isnull=True) | Q(requested_at__lt=cutoff))
         & (Q(claimed_at__isnull=True) | Q(claimed_at__lt=cutoff))
     )
-    if resend_signups and resend_refreshes:
+    idle = [sweep_queue_q(queue=queue, queues=queues) for queue in queues if queue not in backlogged]
+    if not idle:
+        return dead_worker
+    if len(idle) == len(queues):
         return dead_worker | lost_pending
-    if resend_signups:
-        return dead_worker | (lost_pending & Q(fetched_at__isnull=True))
-    if resend_refreshes:
-        return dead_worker | (lost_pending & Q(fetched_at__isnull=False))
-    return dead_worker
+    waits_on_idle_queue = Q()
+    for condition in idle:
+        waits_on_idle_queue |= condition
+    return dead_worker | (lost_pending & waits_on_idle_queue)
 
 
 def sweep_stuck_user_ids(*, condition: Q, chunk_size: int) -> Iterator[int]:

@@ -36,6 +36,7 @@ from accounts.selectors.refresh import (
     refresh_due_q,
     refresh_due_user_ids,
     refresh_in_flight_q,
+    sweep_queue_for,
     sweep_stuck_q,
     sweep_stuck_user_ids,
 )
@@ -203,13 +204,19 @@ class RunSummary:
 
 
 @transaction.atomic
-def _mark_pending(*, user_ids: list[int], condition: Q) -> list[int]:
-    """Mark the rows of ``user_ids`` still matching ``condition`` pending; return their ids."""
+def _mark_pending(*, user_ids: list[int], condition: Q, queue: str) -> list[int]:
+    """Mark the rows of ``user_ids`` still matching ``condition`` pending on ``queue``; return their ids.
+
+    ``queue`` is recorded on the row so the sweeper resends a lost message to the
+    queue it was sent to, and judges its backlog by that queue.
+    """
     marked = list(
         cedula_infos_for_update(user_ids=user_ids, condition=condition).values_list("user_id", flat=True)
     )
     if marked:
-        CedulaInfo.objects.filter(user_id__in=marked).update(requested_at=timezone.now(), **_PENDING_FIELDS)
+        CedulaInfo.objects.filter(user_id__in=marked).update(
+            requested_at=timezone.now(), queue=queue, **_PENDING_FIELDS
+        )
     return marked
 
 
@@ -293,7 +300,7 @@ def refresh_run_nightly(
                 summary.interrupted = True
                 break
             summary.selected += len(batch)
-            marked = _mark_pending(user_ids=batch, condition=due_condition)
+            marked = _mark_pending(user_ids=batch, condition=due_condition, queue=QUEUE_REFRESH)
             summary.skipped += len(batch) - len(marked)
             summary.batches += 1
             summary.sent += _send(user_ids=marked, queue=QUEUE_REFRESH)
@@ -332,25 +339,25 @@ def refresh_run_sweeper(
     """Send again the rows whose message was lost or whose worker died.
 
     ``pending`` rows older than a lease and ``processing`` rows past their lease
-    (reset to ``pending``) get ``requested_at=now`` and a new message: to
-    ``lookups`` when never fetched (a signup is waiting), to ``refresh`` otherwise.
-    The bump means a row is sent again at most once per lease.
+    (reset to ``pending``) get ``requested_at=now`` and a new message on the queue
+    they were sent to (``CedulaInfo.queue``; for rows without one, ``lookups`` when
+    never fetched, ``refresh`` otherwise). The bump means a row is sent again at
+    most once per lease.
 
-    A ``pending`` row is resent only while its queue has no message ready: until
+    A ``pending`` row is resent only while *its* queue has no message ready: until
     then it may just be waiting in line behind the nightly backlog (see
     ``sweep_stuck_q``). ``ready_counts`` is injectable for tests.
     """
     stop_event = stop_event or threading.Event()
     size = max(1, batch_size or settings.REFRESH_BATCH_SIZE)
-    ready_counts = ready_counts or (lambda: queue_ready_counts(queues=(QUEUE_LOOKUPS, QUEUE_REFRESH)))
+    queues = (QUEUE_LOOKUPS, QUEUE_REFRESH)
+    ready_counts = ready_counts or (lambda: queue_ready_counts(queues=queues))
 
     def body(summary: RunSummary) -> None:
         now = timezone.now()
         ready = ready_counts()
         condition = sweep_stuck_q(
-            now=now,
-            resend_signups=ready.get(QUEUE_LOOKUPS, 0) == 0,
-            resend_refreshes=ready.get(QUEUE_REFRESH, 0) == 0,
+            now=now, queues=queues, backlogged=[queue for queue in queues if ready.get(queue, 0) > 0]
         )
         summary.extra = {
             "lookups": 0,
@@ -364,27 +371,30 @@ def refresh_run_sweeper(
                 summary.interrupted = True
                 break
             summary.selected += len(batch)
+            by_queue: dict[str, list[int]] = {queue: [] for queue in queues}
             with transaction.atomic():
                 rows = list(
                     cedula_infos_for_update(user_ids=batch, condition=condition).values_list(
-                        "user_id", "status", "fetched_at"
+                        "user_id", "status", "fetched_at", "queue"
                     )
                 )
-                ids = [user_id for user_id, _, _ in rows]
-                if ids:
-                    CedulaInfo.objects.filter(user_id__in=ids).update(
-                        requested_at=timezone.now(), **_PENDING_FIELDS
+                for user_id, _, fetched_at, queue in rows:
+                    by_queue[sweep_queue_for(queue=queue, fetched_at=fetched_at, queues=queues)].append(
+                        user_id
                     )
-            summary.skipped += len(batch) - len(ids)
+                for queue, ids in by_queue.items():
+                    if ids:  # the row's queue is filled in for rows from before the column
+                        CedulaInfo.objects.filter(user_id__in=ids).update(
+                            requested_at=timezone.now(), queue=queue, **_PENDING_FIELDS
+                        )
+            summary.skipped += len(batch) - len(rows)
             summary.batches += 1
             summary.extra["reset_processing"] += sum(
-                1 for _, status, _ in rows if status == CedulaStatus.PROCESSING
+                1 for _, status, _, _ in rows if status == CedulaStatus.PROCESSING
             )
-            never_fetched = [user_id for user_id, _, fetched_at in rows if fetched_at is None]
-            fetched = [user_id for user_id, _, fetched_at in rows if fetched_at is not None]
-            sent_lookups = _send(user_ids=never_fetched, queue=QUEUE_LOOKUPS)
+            sent_lookups = _send(user_ids=by_queue[QUEUE_LOOKUPS], queue=QUEUE_LOOKUPS)
             summary.extra["lookups"] += sent_lookups
-            sent_refresh = _send(user_ids=fetched, queue=QUEUE_REFRESH)
+            sent_refresh = _send(user_ids=by_queue[QUEUE_REFRESH], queue=QUEUE_REFRESH)
             summary.extra["refresh"] += sent_refresh
             summary.sent += sent_lookups + sent_refresh
 

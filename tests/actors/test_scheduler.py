@@ -163,6 +163,7 @@ def test_nightly_run_sends_every_due_row_once_in_batches(queues, send_sizes):
         assert info.status == CedulaStatus.PENDING
         assert info.requested_at >= started
         assert info.claim_token == ""
+        assert info.queue == QUEUE_REFRESH  # where the sweeper resends it if the message is lost
     assert set(CedulaInfo.objects.filter(user_id__in=fresh).values_list("status", flat=True)) == {
         CedulaStatus.FOUND
     }
@@ -463,6 +464,55 @@ def test_sweeper_leaves_pending_rows_alone_while_their_queue_has_a_backlog(queue
     assert drain(QUEUE_LOOKUPS) == [lost_signup]
     assert drain(QUEUE_REFRESH) == [waiting_refresh, dead_refresh]  # the backlog message + the dead row
     assert CedulaInfo.objects.get(user_id=waiting_refresh).requested_at == long_ago
+
+
+@pytest.mark.django_db
+def test_sweeper_resends_each_row_to_the_queue_it_waits_on(queues, settings):
+    # The nightly run sends never-fetched rows to refresh: while that queue has a
+    # backlog they are waiting in line, not lost, and must not be duplicated onto lookups.
+    lease = timedelta(seconds=settings.LOOKUP_LEASE_SECONDS)
+    long_ago = timezone.now() - 2 * lease
+    (never,) = make_rows({"status": CedulaStatus.TIMEOUT, "fetched_at": None})
+    stale = stale_rows(1)
+    # A member's own refresh of a fetched row goes to lookups; an old row names no queue,
+    # another names a queue of another deployment: both fall back by fetched_at.
+    own_refresh, legacy, foreign = make_rows(
+        {
+            "status": CedulaStatus.PENDING,
+            "fetched_at": old(),
+            "requested_at": long_ago,
+            "queue": QUEUE_LOOKUPS,
+        },
+        {"status": CedulaStatus.PENDING, "fetched_at": old(), "requested_at": long_ago, "queue": ""},
+        {
+            "status": CedulaStatus.PENDING,
+            "fetched_at": None,
+            "requested_at": long_ago,
+            "queue": "prod.lookups",
+        },
+    )
+    refresh_run_nightly(period="test-queue-column", pace=False)
+    assert set(CedulaInfo.objects.filter(user_id__in=[never, *stale]).values_list("queue", flat=True)) == {
+        QUEUE_REFRESH
+    }
+    assert ready(QUEUE_REFRESH) == 2
+
+    later = timezone.now() + lease + timedelta(seconds=1)
+    with time_machine.travel(later, tick=False):
+        first = refresh_run_sweeper(period="test-queue-column-1")
+    # refresh has a backlog: its rows wait; lookups is empty: its rows are lost and resent there.
+    assert (first.extra["ready_refresh"], first.extra["lookups"], first.extra["refresh"]) == (2, 2, 0)
+    assert sorted(drain(QUEUE_LOOKUPS)) == sorted([own_refresh, foreign])
+    assert sorted(drain(QUEUE_REFRESH)) == sorted([never, *stale])  # the nightly messages, once
+    assert CedulaInfo.objects.get(user_id=foreign).queue == QUEUE_LOOKUPS
+
+    with time_machine.travel(later + timedelta(seconds=1), tick=False):
+        second = refresh_run_sweeper(period="test-queue-column-2")
+    # refresh is empty now: the rows still pending there were lost, and go back to refresh.
+    assert (second.extra["lookups"], second.extra["refresh"]) == (0, 3)
+    assert drain(QUEUE_LOOKUPS) == []
+    assert sorted(drain(QUEUE_REFRESH)) == sorted([never, *stale, legacy])
+    assert CedulaInfo.objects.get(user_id=legacy).queue == QUEUE_REFRESH
 
 
 # ------------------------------------------------------------------------------

@@ -5,11 +5,12 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
+from accounts.models import User
 from accounts.selectors.cedulas import referral_for_leader, referrals_by_ids
 from accounts.services.cedulas import cedula_refresh_many, cedula_refresh_request
 
@@ -78,6 +79,9 @@ def refresh_referrals(request: HttpRequest) -> HttpResponse:
     else:
         targets = list(referrals_by_ids(leader=request.user, user_ids=ids))
         if len(targets) != len(ids):
+            # Same rule as one referral: unknown ids are 404, someone else's 403.
+            if User.objects.filter(pk__in=ids).count() != len(ids):
+                raise Http404("Referido inexistente.")
             raise PermissionDenied("Solo puedes actualizar a tus propios referidos.")
         outcomes = cedula_refresh_many(requester=request.user, targets=targets)
         accepted = sum(1 for outcome in outcomes.values() if outcome.accepted)

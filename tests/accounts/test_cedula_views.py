@@ -197,3 +197,11 @@ def test_card_says_a_moment_ago_for_a_fresh_lookup(logged_client, user):
     settle(user, fetched_at=timezone.now())
     body = logged_client.get(reverse("cedula:card")).content.decode()
     assert "Consultado hace un momento" in body
+
+
+def test_bulk_refresh_with_an_unknown_id_is_404(client):
+    leader = LeaderFactory()
+    mine = UserFactory(referred_by=leader)
+    client.force_login(leader)
+    response = client.post(reverse("cedula:refresh-referrals"), {"ids": [mine.pk, 99999999]})
+    assert response.status_code == 404

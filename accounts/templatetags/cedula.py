@@ -38,6 +38,24 @@ def map_url(info) -> str:
     return f"https://www.google.com/maps/search/?api=1&query={quote_plus(query)}"
 
 
+@register.filter
+def scheduled_refresh(info) -> bool:
+    """In flight only because of the nightly refresh, with an earlier answer to show.
+
+    Such a row may wait hours in the bulk queue: the card keeps showing the last
+    answer, polls slowly, and lets the member ask for an immediate lookup.
+    """
+    from accounts.services.cedulas import QUEUE_REFRESH
+
+    return bool(info is not None and info.is_in_flight and info.queue == QUEUE_REFRESH and info.result_status)
+
+
+@register.filter
+def poll_every(info) -> str:
+    """htmx polling interval for a row in flight: quick for a member's own request."""
+    return "30s" if scheduled_refresh(info) else "2s"
+
+
 @register.inclusion_tag("accounts/partials/cedula_card_body.html", takes_context=True)
 def cedula_card(context):
     request = context["request"]
@@ -49,6 +67,7 @@ def cedula_card(context):
         "info": info,
         "latest_change": cedula_latest_change(user=user) if info and info.changed_at else None,
         "in_flight": bool(info and info.is_in_flight),
+        "scheduled": scheduled_refresh(info),
         "has_place": bool(info and info.puesto),
         "statuses": CedulaStatus,
         "cedula_notice": context.get("cedula_notice", ""),

@@ -205,3 +205,36 @@ def test_bulk_refresh_with_an_unknown_id_is_404(client):
     client.force_login(leader)
     response = client.post(reverse("cedula:refresh-referrals"), {"ids": [mine.pk, 99999999]})
     assert response.status_code == 404
+
+
+def test_nightly_refresh_keeps_showing_the_last_answer_and_polls_slowly(logged_client, user):
+    from accounts.services.cedulas import QUEUE_REFRESH
+
+    settle(user, result_status=CedulaStatus.FOUND)
+    CedulaInfo.objects.filter(user=user).update(status=CedulaStatus.PENDING, queue=QUEUE_REFRESH)
+    body = logged_client.get(reverse("cedula:card")).content.decode()
+    assert 'data-status="found"' in body
+    assert "IE LICEO CENTRAL" in body
+    assert 'data-testid="scheduled"' in body
+    assert 'hx-trigger="every 30s"' in body
+    assert "disabled" not in body  # the member may ask for it now
+
+    response = logged_client.post(reverse("cedula:refresh"), HTTP_HX_REQUEST="true")
+    body = response.content.decode()
+    assert "Consulta enviada" in body
+    assert 'hx-trigger="every 2s"' in body  # now it is the member's own request
+    assert CedulaInfo.objects.get(user=user).queue.endswith("lookups")
+
+
+def test_leader_sees_a_referral_in_the_nightly_refresh_with_its_last_answer(client):
+    from accounts.services.cedulas import QUEUE_REFRESH
+
+    leader = LeaderFactory()
+    referral = UserFactory(referred_by=leader)
+    settle(referral, result_status=CedulaStatus.FOUND)
+    CedulaInfo.objects.filter(user=referral).update(status=CedulaStatus.PENDING, queue=QUEUE_REFRESH)
+    client.force_login(leader)
+    body = client.get(reverse("cedula:referral-status", args=[referral.pk])).content.decode()
+    assert "Puesto encontrado" in body
+    assert "actualizando" in body
+    assert 'hx-trigger="every 30s"' in body

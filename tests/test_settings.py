@@ -36,3 +36,13 @@ def test_production_refuses_to_boot_without(missing):
     result = boot({k: v for k, v in REQUIRED.items() if k != missing})
     assert result.returncode != 0
     assert missing in result.stderr
+
+
+def test_broker_connection_waits_are_bounded():
+    import dramatiq
+
+    broker = dramatiq.get_broker()
+    params = broker.parameters[0] if isinstance(broker.parameters, list) else broker.parameters
+    assert params.blocked_connection_timeout == 30
+    assert params.socket_timeout == 5
+    assert params.stack_timeout == 10

@@ -5,6 +5,7 @@ on and off. Production secrets have no default so a missing one fails at boot.
 """
 
 from pathlib import Path
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import environ
 
@@ -162,10 +163,30 @@ STORAGES = {
 # Dramatiq on RabbitMQ
 # ------------------------------------------------------------------------------
 RABBITMQ_URL = env("RABBITMQ_URL", default="amqp://guest:guest@127.0.0.1:5672/")
+
+
+def _amqp_with_timeouts(url: str) -> str:
+    """Bound every wait on the broker unless the URL already says otherwise.
+
+    pika waits forever on a connection RabbitMQ has blocked (memory or disk alarm):
+    a signup would hang with it. Timed out, the send fails, the row stays pending
+    and the sweeper sends it later.
+    """
+    parts = urlsplit(url)
+    query = dict(parse_qsl(parts.query))
+    for key, value in {
+        "blocked_connection_timeout": "30",
+        "socket_timeout": "5",
+        "stack_timeout": "10",
+    }.items():
+        query.setdefault(key, value)
+    return urlunsplit(parts._replace(query=urlencode(query)))
+
+
 DRAMATIQ_BROKER = {
     "BROKER": "dramatiq.brokers.rabbitmq.RabbitmqBroker",
     "OPTIONS": {
-        "url": RABBITMQ_URL,
+        "url": _amqp_with_timeouts(RABBITMQ_URL),
         # Publisher confirms: a send() returns only once RabbitMQ has the message.
         "confirm_delivery": True,
     },
@@ -244,6 +265,9 @@ REFRESH_WINDOW_SECONDS = env.int("REFRESH_WINDOW_SECONDS", default=4 * 3600)
 REFRESH_PACING = env.bool("REFRESH_PACING", default=True)
 SWEEPER_INTERVAL_MINUTES = env.int("SWEEPER_INTERVAL_MINUTES", default=5)
 SCHEDULER_MISFIRE_GRACE_SECONDS = env.int("SCHEDULER_MISFIRE_GRACE_SECONDS", default=6 * 3600)
+# A claimed run still unfinished after this long is taken to be dead (SIGKILL, lost
+# machine): another scheduler may take its period over. Longer than any live run.
+SCHEDULER_RUN_LEASE_SECONDS = env.int("SCHEDULER_RUN_LEASE_SECONDS", default=REFRESH_WINDOW_SECONDS + 3600)
 
 # ------------------------------------------------------------------------------
 # Logging: to stderr; personal data is masked by the code that logs it.

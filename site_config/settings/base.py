@@ -162,9 +162,6 @@ STORAGES = {
 # ------------------------------------------------------------------------------
 # Dramatiq on RabbitMQ
 # ------------------------------------------------------------------------------
-RABBITMQ_URL = env("RABBITMQ_URL", default="amqp://guest:guest@127.0.0.1:5672/")
-
-
 def _amqp_with_timeouts(url: str) -> str:
     """Bound every wait on the broker unless the URL already says otherwise.
 
@@ -183,10 +180,12 @@ def _amqp_with_timeouts(url: str) -> str:
     return urlunsplit(parts._replace(query=urlencode(query)))
 
 
+# Every connection (Dramatiq's, bulk publishing, dead-letter tools) uses this URL.
+RABBITMQ_URL = _amqp_with_timeouts(env("RABBITMQ_URL", default="amqp://guest:guest@127.0.0.1:5672/"))
 DRAMATIQ_BROKER = {
     "BROKER": "dramatiq.brokers.rabbitmq.RabbitmqBroker",
     "OPTIONS": {
-        "url": _amqp_with_timeouts(RABBITMQ_URL),
+        "url": RABBITMQ_URL,
         # Publisher confirms: a send() returns only once RabbitMQ has the message.
         "confirm_delivery": True,
     },

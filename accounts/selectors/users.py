@@ -1,6 +1,7 @@
 """Reads about members and their referrals."""
 
 import re
+from datetime import datetime
 
 from django.db.models import F, Func, QuerySet, Value
 from django.db.models.functions import Lower, Replace
@@ -44,21 +45,22 @@ def _referrals_base(*, user: User) -> QuerySet[User]:
     return User.objects.filter(referred_by=user).select_related("cedula_info")
 
 
-def user_referrals(*, user: User, query: str | None = None, changed_only: bool = False) -> QuerySet[User]:
+def user_referrals(
+    *, user: User, query: str | None = None, changed_only: bool = False, changed_since: datetime | None = None
+) -> QuerySet[User]:
     """The member's own referrals, newest first, optionally filtered by ``query``.
 
     ``changed_only`` keeps the referrals whose voting place or census status changed
-    since ``user.referrals_seen_at``. A query made only of digits and cédula
+    after ``changed_since`` (ever, when None). A query made only of digits and cédula
     separators searches the cédula (``1.234`` finds ``1234567``); anything else
     searches the name word by word, ignoring case and accents (``nunez jose`` finds
     ``José Núñez``).
     """
     qs = _referrals_base(user=user)
     if changed_only:
-        # Changed since the leader last marked the list as seen (ever, if never).
         qs = qs.filter(cedula_info__changed_at__isnull=False)
-        if user.referrals_seen_at:
-            qs = qs.filter(cedula_info__changed_at__gt=user.referrals_seen_at)
+        if changed_since:
+            qs = qs.filter(cedula_info__changed_at__gt=changed_since)
     query = (query or "").strip()
     if query:
         digits = strip_cedula(query)

@@ -85,6 +85,25 @@ def test_changed_referrals_are_marked_and_filterable_until_seen(leader_client):
     assert "Sergio Igual" in body
 
 
+def test_changes_stay_marked_during_a_visit_and_clear_at_the_next_one(client):
+    leader = LeaderFactory()
+    moved = UserFactory(referred_by=leader, nombre_completo="Camila Movida")
+    found(moved, changed_at=timezone.now() - timedelta(minutes=5))
+    client.force_login(leader)
+    for _ in range(2):  # reloading during the same visit keeps the marks
+        body = client.get(reverse("accounts:referrals")).content.decode()
+        assert 'data-testid="changed"' in body
+    leader.refresh_from_db()
+    assert leader.referrals_seen_at is not None  # this visit was recorded
+
+    client.logout()
+    client.force_login(leader)  # the next visit: nothing changed since the last one
+    body = client.get(reverse("accounts:referrals")).content.decode()
+    assert 'data-testid="changed"' not in body
+    body = client.get(reverse("accounts:referrals"), {"cambios": "1"}).content.decode()
+    assert "Camila Movida" not in body
+
+
 def test_mark_seen_requires_post(leader_client):
     assert leader_client.get(reverse("accounts:referrals_mark_seen")).status_code == 405
 

@@ -4,8 +4,10 @@ Any number of these processes may run at once (HA). APScheduler's job stores
 cannot be shared between processes, so each process keeps its jobs in memory and
 every run is claimed in the database instead (``SchedulerRun(job, period)``, see
 ``accounts.services.refresh``): whichever process inserts the period first runs
-it. A nightly run missed while every scheduler was down is caught up at the next
-start if it is within ``SCHEDULER_MISFIRE_GRACE_SECONDS``. See docs/scheduler.md.
+it. A nightly run that did not happen or did not finish (every scheduler down,
+a run stopped by SIGTERM or a broker failure, a scheduler SIGKILLed mid-run) is
+caught up, within ``SCHEDULER_MISFIRE_GRACE_SECONDS``, at start and by a check
+every ``SWEEPER_INTERVAL_MINUTES`` in every running scheduler. See docs/scheduler.md.
 """
 
 from __future__ import annotations
@@ -31,13 +33,18 @@ from accounts.services.refresh import (
     refresh_run_nightly,
     refresh_run_sweeper,
     scheduler_period_for,
-    scheduler_run_exists,
+    scheduler_run_held,
     scheduler_slot_start,
 )
 
 log = logging.getLogger(__name__)
 
 CATCH_UP_JOB_ID = f"{JOB_NIGHTLY}_catch_up"
+CATCH_UP_CHECK_JOB_ID = f"{JOB_NIGHTLY}_catch_up_check"
+# The periodic check leaves a fire time this young to the cron job itself, which
+# claims it within milliseconds: the check and the cron job firing together would
+# otherwise race for the claim and log a "skipped" line every night.
+CATCH_UP_SETTLE = timedelta(minutes=1)
 
 
 def scheduler_timezone() -> ZoneInfo:
@@ -59,17 +66,22 @@ def previous_fire_time(trigger: CronTrigger, *, now: datetime, lookback: timedel
     return last
 
 
-def missed_nightly_fire_time(*, now: datetime) -> datetime | None:
-    """The nightly fire time to catch up at start, or None.
+def missed_nightly_fire_time(*, now: datetime, settle: timedelta = timedelta(0)) -> datetime | None:
+    """The nightly fire time to catch up, or None.
 
     The last scheduled fire time before ``now`` counts if it is at most
-    ``SCHEDULER_MISFIRE_GRACE_SECONDS`` old and no process has claimed its period.
+    ``SCHEDULER_MISFIRE_GRACE_SECONDS`` old (and at least ``settle``) and its
+    period is not held: never claimed, released (SIGTERM, broker failure: renamed
+    ``<period>~<epoch>``), or claimed but unfinished past ``SCHEDULER_RUN_LEASE_SECONDS``
+    (its scheduler died; the run's claim takes it over).
     """
     grace = settings.SCHEDULER_MISFIRE_GRACE_SECONDS
     if grace <= 0:
         return None
     fire = previous_fire_time(nightly_trigger(), now=now, lookback=timedelta(seconds=grace))
-    if fire is None or scheduler_run_exists(job=JOB_NIGHTLY, period=scheduler_period_for(fire)):
+    if fire is None or now - fire < settle:
+        return None
+    if scheduler_run_held(job=JOB_NIGHTLY, period=scheduler_period_for(fire), now=now):
         return None
     return fire
 
@@ -119,11 +131,51 @@ def sweeper_job(*, stop_event: threading.Event) -> RunSummary:
         _release_connections()
 
 
+def schedule_catch_up(
+    scheduler: BlockingScheduler, *, stop_event: threading.Event, now: datetime, settle: timedelta
+) -> datetime | None:
+    """Add a one-off run, now, of the missed nightly fire time (if any); return that fire time.
+
+    A separate job rather than a run inline, so the check keeps its own short
+    ticks and the sweeper is never held up by an hours-long paced catch-up.
+    """
+    missed = missed_nightly_fire_time(now=now, settle=settle)
+    if missed is None:
+        return None
+    log.info("%s: catching up the missed run of %s", JOB_NIGHTLY, scheduler_period_for(missed))
+    scheduler.add_job(
+        nightly_job,
+        trigger="date",
+        run_date=timezone.localtime(now, scheduler_timezone()),
+        id=CATCH_UP_JOB_ID,
+        name="nightly refresh (catch-up)",
+        kwargs={"stop_event": stop_event, "fire_time": missed},
+        misfire_grace_time=None,
+        replace_existing=True,
+    )
+    return missed
+
+
+def catch_up_check_job(*, scheduler: BlockingScheduler, stop_event: threading.Event) -> datetime | None:
+    """Every sweeper interval: catch up a nightly run nobody holds (released or abandoned)."""
+    _release_connections()
+    try:
+        if stop_event.is_set():
+            return None
+        return schedule_catch_up(scheduler, stop_event=stop_event, now=timezone.now(), settle=CATCH_UP_SETTLE)
+    finally:
+        _release_connections()
+
+
 # ------------------------------------------------------------------------------
 # The process
 # ------------------------------------------------------------------------------
 def build_scheduler(*, stop_event: threading.Event, now: datetime | None = None) -> BlockingScheduler:
-    """A BlockingScheduler with the nightly and sweeper jobs (and a catch-up run if one is due)."""
+    """A BlockingScheduler with its three jobs, plus a catch-up run now if one is due.
+
+    Jobs: the nightly cron, the sweeper and the catch-up check (both every
+    ``SWEEPER_INTERVAL_MINUTES``, aligned on slot boundaries).
+    """
     tz = scheduler_timezone()
     now = now or timezone.now()
     scheduler = BlockingScheduler(
@@ -153,18 +205,19 @@ def build_scheduler(*, stop_event: threading.Event, now: datetime | None = None)
         kwargs={"stop_event": stop_event},
         misfire_grace_time=minutes * 60,
     )
-    missed = missed_nightly_fire_time(now=now)
-    if missed is not None:
-        log.info("%s: catching up the missed run of %s", JOB_NIGHTLY, scheduler_period_for(missed))
-        scheduler.add_job(
-            nightly_job,
-            trigger="date",
-            run_date=timezone.localtime(now, tz),
-            id=CATCH_UP_JOB_ID,
-            name="nightly refresh (catch-up)",
-            kwargs={"stop_event": stop_event, "fire_time": missed},
-            misfire_grace_time=None,
-        )
+    # Not only at start: a run released (SIGTERM, broker failure) or abandoned
+    # (SIGKILL) while other schedulers keep running is taken over by one of them.
+    scheduler.add_job(
+        catch_up_check_job,
+        trigger=IntervalTrigger(
+            minutes=minutes, start_date=scheduler_slot_start(now=now, minutes=minutes), timezone=tz
+        ),
+        id=CATCH_UP_CHECK_JOB_ID,
+        name="nightly catch-up check",
+        kwargs={"scheduler": scheduler, "stop_event": stop_event},
+        misfire_grace_time=minutes * 60,
+    )
+    schedule_catch_up(scheduler, stop_event=stop_event, now=now, settle=timedelta(0))
     return scheduler
 
 

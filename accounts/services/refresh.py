@@ -22,7 +22,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -84,15 +84,63 @@ def scheduler_claimant() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{threading.current_thread().name}"[:120]
 
 
+def _released_period(period: str, now: datetime) -> str:
+    return f"{period}~{int(now.timestamp())}"[:40]
+
+
+def scheduler_run_lease_cutoff(*, now: datetime) -> datetime:
+    """Claims started before this and still unfinished are abandoned (their process died)."""
+    return now - timedelta(seconds=settings.SCHEDULER_RUN_LEASE_SECONDS)
+
+
 def scheduler_run_claim(*, job: str, period: str, claimed_by: str | None = None) -> SchedulerRun | None:
-    """Claim ``job`` for ``period``; None when another process already has it."""
+    """Claim ``job`` for ``period``; None when another live process already has it.
+
+    A claim still unfinished ``SCHEDULER_RUN_LEASE_SECONDS`` after it started is
+    abandoned (its scheduler was SIGKILLed or its machine lost): it is released
+    under ``<period>~<epoch>`` (``finished_at`` left empty, so history shows it never
+    finished) and the period claimed anew, in one transaction. The release is a
+    conditional UPDATE on the stale row, so of several schedulers taking over at
+    once exactly one renames it and claims; the others update nothing and skip.
+    """
+    claimed_by = claimed_by or scheduler_claimant()
     try:
         with transaction.atomic():
-            return SchedulerRun.objects.create(
-                job=job, period=period, claimed_by=claimed_by or scheduler_claimant()
-            )
+            return SchedulerRun.objects.create(job=job, period=period, claimed_by=claimed_by)
     except IntegrityError:
+        pass
+    now = timezone.now()
+    try:
+        with transaction.atomic():
+            abandoned = SchedulerRun.objects.filter(
+                job=job,
+                period=period,
+                finished_at__isnull=True,
+                started_at__lt=scheduler_run_lease_cutoff(now=now),
+            )
+            previous = list(abandoned.values_list("claimed_by", "started_at")[:1])
+            if not abandoned.update(period=_released_period(period, now)):
+                return None
+            run = SchedulerRun.objects.create(job=job, period=period, claimed_by=claimed_by)
+    except IntegrityError:  # a release of the same period in the same second: let the other win
         return None
+    log.warning(
+        "%s period=%s: taking over the claim of %s (started %s, never finished)",
+        job,
+        period,
+        *(previous[0] if previous else ("?", "?")),
+    )
+    return run
+
+
+def scheduler_run_held(*, job: str, period: str, now: datetime | None = None) -> bool:
+    """Whether ``period`` is done or being run: claimed, and finished or still within its lease."""
+    now = now or timezone.now()
+    return (
+        SchedulerRun.objects.filter(job=job, period=period)
+        .filter(Q(finished_at__isnull=False) | Q(started_at__gte=scheduler_run_lease_cutoff(now=now)))
+        .exists()
+    )
 
 
 def scheduler_run_finish(*, run: SchedulerRun, selected: int, sent: int, skipped: int) -> None:
@@ -109,16 +157,12 @@ def scheduler_run_release(*, run: SchedulerRun, selected: int, sent: int, skippe
     """
     now = timezone.now()
     SchedulerRun.objects.filter(pk=run.pk).update(
-        period=f"{run.period}~{int(now.timestamp())}"[:40],
+        period=_released_period(run.period, now),
         finished_at=now,
         selected=selected,
         sent=sent,
         skipped=skipped,
     )
-
-
-def scheduler_run_exists(*, job: str, period: str) -> bool:
-    return SchedulerRun.objects.filter(job=job, period=period).exists()
 
 
 # ------------------------------------------------------------------------------

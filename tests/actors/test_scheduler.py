@@ -69,6 +69,18 @@ def drain(queue: str) -> list[int]:
     return ids
 
 
+def queue_exists(queue: str) -> bool:
+    connection, channel = _channel()
+    try:
+        channel.queue_declare(queue, passive=True)
+    except pika.exceptions.ChannelClosedByBroker:
+        return False
+    finally:
+        if connection.is_open:
+            connection.close()
+    return True
+
+
 def ready(queue: str) -> int:
     connection, channel = _channel()
     try:
@@ -371,6 +383,55 @@ def test_overlapping_runs_of_different_periods_still_send_each_row_once(queues):
     assert Counter(drain(QUEUE_REFRESH)) == Counter(due)
 
 
+@pytest.mark.django_db
+def test_a_claim_left_unfinished_past_the_lease_is_taken_over(queues, settings):
+    settings.SCHEDULER_RUN_LEASE_SECONDS = 3600
+    period = "2026-11-30T02:30-05:00"
+    due = stale_rows(3)
+    dead = SchedulerRun.objects.create(
+        job=JOB_NIGHTLY,
+        period=period,
+        claimed_by="host:1:killed",
+        started_at=timezone.now() - timedelta(seconds=3600 - 30),
+    )
+    # Within its lease the run may be alive (just slow): nobody takes it over.
+    assert not refresh_run_nightly(period=period, pace=False).claimed
+    assert ready(QUEUE_REFRESH) == 0
+
+    SchedulerRun.objects.filter(pk=dead.pk).update(started_at=timezone.now() - timedelta(seconds=3601))
+    taken = refresh_run_nightly(period=period, pace=False)
+
+    assert (taken.claimed, taken.sent) == (True, 3)
+    assert sorted(drain(QUEUE_REFRESH)) == sorted(due)
+    dead.refresh_from_db()
+    assert dead.period.startswith(f"{period}~")
+    assert dead.finished_at is None  # history: it never finished
+    new = SchedulerRun.objects.get(job=JOB_NIGHTLY, period=period)
+    assert new.finished_at is not None and new.sent == 3
+
+    # A finished claim is never taken over, however old.
+    SchedulerRun.objects.filter(pk=new.pk).update(started_at=timezone.now() - timedelta(days=2))
+    CedulaInfo.objects.filter(user_id__in=due).update(status=CedulaStatus.FOUND)  # due again
+    assert not refresh_run_nightly(period=period, pace=False).claimed
+    assert ready(QUEUE_REFRESH) == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_schedulers_taking_over_one_abandoned_claim_send_each_row_once(queues, settings):
+    settings.SCHEDULER_RUN_LEASE_SECONDS = 3600
+    period = "2026-11-30T02:30-05:00"
+    due = stale_rows(120)
+    SchedulerRun.objects.create(
+        job=JOB_NIGHTLY, period=period, claimed_by="host:1:killed", started_at=old(days=1)
+    )
+    results = _race([period, period], batch_size=10)
+    assert sorted(result.claimed for result in results) == [False, True]
+    assert Counter(drain(QUEUE_REFRESH)) == Counter(due)
+    runs = SchedulerRun.objects.filter(job=JOB_NIGHTLY)
+    assert runs.count() == 2
+    assert runs.filter(period=period, finished_at__isnull=False, sent=120).count() == 1
+
+
 # ------------------------------------------------------------------------------
 # Sweeper
 # ------------------------------------------------------------------------------
@@ -566,7 +627,12 @@ def test_scheduler_started_after_a_missed_run_runs_it_for_that_period(settings):
     with time_machine.travel(at(3), tick=False):
         scheduler = scheduler_module.build_scheduler(stop_event=threading.Event(), now=timezone.now())
         jobs = {job.id: job for job in scheduler.get_jobs()}
-        assert set(jobs) == {JOB_NIGHTLY, JOB_SWEEPER, scheduler_module.CATCH_UP_JOB_ID}
+        assert set(jobs) == {
+            JOB_NIGHTLY,
+            JOB_SWEEPER,
+            scheduler_module.CATCH_UP_CHECK_JOB_ID,
+            scheduler_module.CATCH_UP_JOB_ID,
+        }
         catch_up = jobs[scheduler_module.CATCH_UP_JOB_ID]
         assert catch_up.kwargs["fire_time"] == at(2, 30)
         assert catch_up.trigger.run_date == at(3)
@@ -577,6 +643,47 @@ def test_scheduler_started_after_a_missed_run_runs_it_for_that_period(settings):
     with time_machine.travel(at(3, 5), tick=False):
         again = scheduler_module.build_scheduler(stop_event=threading.Event(), now=timezone.now())
         assert scheduler_module.CATCH_UP_JOB_ID not in {job.id for job in again.get_jobs()}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("fate", ["abandoned", "released"])
+def test_running_schedulers_catch_up_a_run_that_did_not_finish(fate, settings):
+    # A scheduler claims 02:30 and is SIGKILLed (abandoned) or stopped by SIGTERM or a
+    # broker failure (released); the others, running since before, take the period over.
+    settings.SCHEDULER_MISFIRE_GRACE_SECONDS = 6 * 3600
+    settings.SCHEDULER_RUN_LEASE_SECONDS = 3600
+    settings.SWEEPER_INTERVAL_MINUTES = 5
+    settings.REFRESH_PACING = False
+    period = "2026-11-30T02:30-05:00"
+    with time_machine.travel(at(2), tick=False):
+        scheduler = scheduler_module.build_scheduler(stop_event=threading.Event(), now=timezone.now())
+    assert scheduler.get_job(scheduler_module.CATCH_UP_JOB_ID) is None
+    check = scheduler.get_job(scheduler_module.CATCH_UP_CHECK_JOB_ID)
+
+    def tick(moment: datetime):
+        with time_machine.travel(moment, tick=False):
+            return check.func(**check.kwargs)
+
+    # At 02:30 sharp the cron job has the first go at its own period.
+    assert tick(at(2, 30) + timedelta(seconds=1)) is None
+    with time_machine.travel(at(2, 30), tick=False):
+        run = SchedulerRun.objects.create(job=JOB_NIGHTLY, period=period, claimed_by="other:1:t")
+        if fate == "released":
+            refresh_services.scheduler_run_release(run=run, selected=5, sent=2, skipped=0)
+    if fate == "abandoned":
+        assert tick(at(2, 35)) is None  # as far as anyone can tell it is still running
+        assert scheduler.get_job(scheduler_module.CATCH_UP_JOB_ID) is None
+        catch_up_at = at(3, 35)  # the first tick past the lease
+    else:
+        catch_up_at = at(2, 35)  # the next tick
+    assert tick(catch_up_at) == at(2, 30)
+    catch_up = scheduler.get_job(scheduler_module.CATCH_UP_JOB_ID)
+    assert catch_up.kwargs["fire_time"] == at(2, 30)
+    with time_machine.travel(catch_up_at, tick=False):
+        summary = catch_up.func(**catch_up.kwargs)
+    assert (summary.claimed, summary.period) == (True, period)
+    assert SchedulerRun.objects.get(job=JOB_NIGHTLY, period=period).finished_at is not None
+    assert tick(catch_up_at + timedelta(minutes=5)) is None  # done: nothing more to catch up
 
 
 @pytest.mark.django_db
@@ -606,45 +713,72 @@ def test_sweeper_runs_once_per_slot_whichever_scheduler_fires(queues, settings):
 # ------------------------------------------------------------------------------
 # The process
 # ------------------------------------------------------------------------------
+class SchedulerProcess:
+    """``manage.py runscheduler`` in its own process group, on this test's database and queues."""
+
+    def __init__(self, log_path, **settings_env: str) -> None:
+        env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "site_config.settings.test",
+            "DATABASE_URL": database_url(),
+            # Our queues: the session fixture deletes them at the end. Without it the
+            # child's test settings would publish to (and leave behind) test<childpid>.*.
+            "LOOKUP_QUEUE_PREFIX": django_settings.LOOKUP_QUEUE_PREFIX,
+            "PYTHONUNBUFFERED": "1",
+            # The last 02:30 is always within two days: the start catches it up.
+            "SCHEDULER_MISFIRE_GRACE_SECONDS": str(2 * 86400),
+            "SWEEPER_INTERVAL_MINUTES": "1440",
+            **settings_env,
+        }
+        self.log_path = log_path
+        with open(log_path, "wb") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "manage.py", "runscheduler"],
+                cwd=ROOT,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+
+    @property
+    def output(self) -> str:
+        return self.log_path.read_text()
+
+    def wait_until(self, predicate, what: str, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while not predicate():
+            assert self.process.poll() is None, self.output
+            assert time.monotonic() < deadline, f"{what}: timed out\n{self.output}"
+            time.sleep(0.1)
+
+    def stop(self, sig: signal.Signals = signal.SIGTERM) -> int:
+        try:
+            self.process.send_signal(sig)
+            return self.process.wait(timeout=30)
+        finally:
+            self.kill()
+
+    def kill(self) -> None:
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(timeout=10)
+
+
+# Paced so slowly (one row per batch over a long window) that a run is mid-way for minutes.
+CRAWL = {"REFRESH_WINDOW_SECONDS": str(3 * 86400), "REFRESH_PACING": "true", "REFRESH_BATCH_SIZE": "1"}
+
+
 @pytest.mark.django_db(transaction=True)
 def test_runscheduler_stops_cleanly_on_sigterm_in_the_middle_of_a_paced_run(clean_queues, tmp_path):
     due = stale_rows(3)
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "site_config.settings.test",
-        "DATABASE_URL": database_url(),
-        "PYTHONUNBUFFERED": "1",
-        # The last 02:30 is always within two days: the start catches it up, paced
-        # so slowly (one row per batch over a long window) that it is mid-run at SIGTERM.
-        "SCHEDULER_MISFIRE_GRACE_SECONDS": str(2 * 86400),
-        "REFRESH_WINDOW_SECONDS": str(3 * 86400),
-        "REFRESH_PACING": "true",
-        "REFRESH_BATCH_SIZE": "1",
-        "SWEEPER_INTERVAL_MINUTES": "1440",
-    }
-    log_path = tmp_path / "scheduler.log"
-    with open(log_path, "wb") as log:
-        process = subprocess.Popen(
-            [sys.executable, "manage.py", "runscheduler"],
-            cwd=ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+    scheduler = SchedulerProcess(tmp_path / "scheduler.log", **CRAWL)
     try:
-        deadline = time.monotonic() + 60
-        while refresh_due_count(now=timezone.now()) == 3:
-            assert process.poll() is None, log_path.read_text()
-            assert time.monotonic() < deadline, f"first batch never sent:\n{log_path.read_text()}"
-            time.sleep(0.1)
-        process.send_signal(signal.SIGTERM)
-        code = process.wait(timeout=30)
+        scheduler.wait_until(lambda: refresh_due_count(now=timezone.now()) < 3, "first batch sent")
+        code = scheduler.stop(signal.SIGTERM)
     finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=10)
-    output = log_path.read_text()
+        scheduler.kill()
+    output = scheduler.output
     assert code == 0, output
     assert "SIGTERM received" in output
     assert "nightly_refresh interrupted" in output
@@ -654,3 +788,45 @@ def test_runscheduler_stops_cleanly_on_sigterm_in_the_middle_of_a_paced_run(clea
     assert "~" in run.period and run.sent == 1  # released: the next start sends the other two
     assert refresh_due_count(now=timezone.now()) == 2
     assert CedulaInfo.objects.get(user_id=due[0]).status != CedulaStatus.FOUND
+    assert drain(QUEUE_REFRESH) == due[:1]  # on our queue, which the session deletes
+    assert not queue_exists(f"test{scheduler.process.pid}.refresh")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_run_whose_scheduler_was_sigkilled_is_taken_over_after_the_lease(clean_queues, tmp_path):
+    due = stale_rows(3)
+    first = SchedulerProcess(tmp_path / "first.log", **CRAWL)
+    try:
+        # On the queue, not just marked: killed between the two, the row would be left
+        # pending for the sweeper, and this test is about the run's claim.
+        first.wait_until(lambda: ready(QUEUE_REFRESH) >= 1, "first batch sent")
+        first.stop(signal.SIGKILL)  # no handler, no release: the claim stays open
+    finally:
+        first.kill()
+    abandoned = SchedulerRun.objects.get(job=JOB_NIGHTLY)
+    assert abandoned.finished_at is None
+    period = abandoned.period
+    lease = timedelta(seconds=1)
+    while timezone.now() <= abandoned.started_at + lease:  # bounded: at most a second
+        time.sleep(0.05)
+
+    # The next scheduler sees the claim older than the lease and takes the period over.
+    second = SchedulerProcess(
+        tmp_path / "second.log",
+        SCHEDULER_RUN_LEASE_SECONDS=str(int(lease.total_seconds())),
+        REFRESH_PACING="false",
+    )
+    try:
+        second.wait_until(lambda: "nightly_refresh done" in second.output, "catch-up run done")
+        code = second.stop(signal.SIGTERM)
+    finally:
+        second.kill()
+    output = second.output
+    assert code == 0, output
+    assert "taking over the claim" in output
+    abandoned.refresh_from_db()
+    assert abandoned.period.startswith(f"{period}~") and abandoned.finished_at is None
+    taken = SchedulerRun.objects.get(job=JOB_NIGHTLY, period=period)
+    assert (taken.sent, taken.finished_at is not None) == (2, True)
+    assert Counter(drain(QUEUE_REFRESH)) == Counter(due)  # each row once across both schedulers
+    assert refresh_due_count(now=timezone.now()) == 0

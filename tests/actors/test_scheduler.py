@@ -830,3 +830,5 @@ def test_a_run_whose_scheduler_was_sigkilled_is_taken_over_after_the_lease(clean
     assert (taken.sent, taken.finished_at is not None) == (2, True)
     assert Counter(drain(QUEUE_REFRESH)) == Counter(due)  # each row once across both schedulers
     assert refresh_due_count(now=timezone.now()) == 0
+    for child in (first, second):
+        assert not queue_exists(f"test{child.process.pid}.refresh")

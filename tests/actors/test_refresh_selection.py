@@ -22,6 +22,8 @@ from accounts.selectors.refresh import (
     refresh_due_sample,
     refresh_due_user_ids,
     refresh_plan,
+    sweep_queue_for,
+    sweep_stuck_q,
 )
 
 pytestmark = pytest.mark.django_db
@@ -197,3 +199,44 @@ def test_refresh_stale_rejects_bad_arguments_clearly():
         call_command("refresh_stale", "--dry-run", "--show", "0")
     with pytest.raises(CommandError, match="not a whole number"):
         call_command("refresh_stale", "--batch-size", "lots")
+
+
+QUEUES = ("p.lookups", "p.refresh")
+
+
+@pytest.mark.parametrize(
+    ("backlogged", "expected"),
+    [
+        ((), {"nightly_never", "signup", "own_refresh", "legacy_never", "legacy_fetched", "foreign", "dead"}),
+        (("p.refresh",), {"signup", "own_refresh", "legacy_never", "foreign", "dead"}),
+        (("p.lookups",), {"nightly_never", "legacy_fetched", "dead"}),
+        (QUEUES, {"dead"}),
+    ],
+)
+def test_sweeper_judges_each_pending_row_by_the_queue_it_waits_on(backlogged, expected, settings):
+    long_ago = NOW - timedelta(seconds=2 * settings.LOOKUP_LEASE_SECONDS)
+    old = NOW - timedelta(days=40)
+    specs = {
+        "nightly_never": {"fetched_at": None, "queue": "p.refresh"},  # the nightly run sent it to refresh
+        "signup": {"fetched_at": None, "queue": "p.lookups"},
+        "own_refresh": {"fetched_at": old, "queue": "p.lookups"},  # a member's own refresh
+        "legacy_never": {"fetched_at": None, "queue": ""},  # from before the column: by fetched_at
+        "legacy_fetched": {"fetched_at": old, "queue": ""},
+        "foreign": {"fetched_at": None, "queue": "otherprefix.refresh"},  # unknown queue: by fetched_at
+    }
+    ids = make_rows(
+        *({"status": CedulaStatus.PENDING, "requested_at": long_ago, **spec} for spec in specs.values()),
+        {"status": CedulaStatus.PROCESSING, "queue": "p.refresh", "lease_expires_at": NOW - MINUTE},
+    )
+    names = dict(zip(ids, [*specs, "dead"], strict=True))
+    condition = sweep_stuck_q(now=NOW, queues=QUEUES, backlogged=backlogged)
+    selected = CedulaInfo.objects.filter(condition, user_id__in=ids).values_list("user_id", flat=True)
+    assert {names[user_id] for user_id in selected} == expected
+
+
+def test_sweeper_resends_to_the_rows_queue_or_the_fallback():
+    assert sweep_queue_for(queue="p.refresh", fetched_at=None, queues=QUEUES) == "p.refresh"
+    assert sweep_queue_for(queue="p.lookups", fetched_at=NOW, queues=QUEUES) == "p.lookups"
+    assert sweep_queue_for(queue="", fetched_at=None, queues=QUEUES) == "p.lookups"
+    assert sweep_queue_for(queue="", fetched_at=NOW, queues=QUEUES) == "p.refresh"
+    assert sweep_queue_for(queue="x.lookups", fetched_at=NOW, queues=QUEUES) == "p.refresh"

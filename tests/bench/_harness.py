@@ -155,3 +155,20 @@ def purge_lookup_queues() -> None:
     for queue in QUEUES:
         broker.declare_queue(queue, ensure=True)
         broker.flush(queue)
+
+
+def delete_lookup_queues() -> None:
+    """Drop the bench's queues (its prefix is its own) so nothing is left on the broker."""
+    import pika
+    from django.conf import settings
+
+    from accounts.services.cedulas import QUEUES
+
+    connection = pika.BlockingConnection(pika.URLParameters(settings.RABBITMQ_URL))
+    try:
+        channel = connection.channel()
+        for queue in QUEUES:
+            for name in (queue, f"{queue}.DQ", f"{queue}.XQ"):
+                channel.queue_delete(name)
+    finally:
+        connection.close()

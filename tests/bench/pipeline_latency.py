@@ -33,6 +33,7 @@ from tests.bench._harness import (
     Replica,
     Worker,
     bench_database,
+    delete_lookup_queues,
     drop_database,
     percentile,
     purge_lookup_queues,
@@ -170,7 +171,7 @@ def main() -> None:
     finally:
         worker.stop()
         replica.stop()
-        purge_lookup_queues()
+        delete_lookup_queues()
         from django.db import connections
 
         connections.close_all()

@@ -23,7 +23,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from tests.bench._harness import bench_database, drop_database, percentile, purge_lookup_queues, setup_django
+from tests.bench._harness import (
+    bench_database,
+    delete_lookup_queues,
+    drop_database,
+    percentile,
+    purge_lookup_queues,
+    setup_django,
+)
 
 DB_NAME = "paginamadre_bench_signup"
 
@@ -70,7 +77,7 @@ def main() -> None:
         timings[variant].append(elapsed)
         client.post(reverse("accounts:logout"))
     cedulas.cedula_lookup_send = real_send
-    purge_lookup_queues()
+    delete_lookup_queues()
     drop_database(DB_NAME)
 
     with_p95 = percentile(timings["with"], 95)

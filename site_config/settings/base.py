@@ -159,6 +159,7 @@ STORAGES = {
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
 
+
 # ------------------------------------------------------------------------------
 # Dramatiq on RabbitMQ
 # ------------------------------------------------------------------------------

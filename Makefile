@@ -8,7 +8,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat requirements/*.txt | sha1sum | cut -c1-12)
 export DJANGO_SETTINGS_MODULE ?= site_config.settings.local
 
-.PHONY: setup venv chromium migrate run test lint format bench check-rabbitmq replica worker scheduler web
+.PHONY: setup venv chromium migrate run test lint format check-rabbitmq
 
 setup: venv chromium
 

@@ -53,7 +53,9 @@ STATUS_MESSAGES: dict[str, str] = {
         "el cambio se verá cuando la Registraduría publique el censo definitivo."
     ),
     CedulaStatus.CANCELLED_DECEASED: "La Registraduría reporta esta cédula como cancelada por muerte.",
-    CedulaStatus.CANCELLED_OTHER: "La Registraduría reporta una novedad que cancela esta cédula.",
+    CedulaStatus.CANCELLED_OTHER: (
+        "La Registraduría reporta una novedad en esta cédula que impide votar con ella (ver la novedad)."
+    ),
     CedulaStatus.PENDING_REGISTRADURIA: (
         "Tu cédula tiene un trámite pendiente en la Registraduría. Vuelve a consultar más adelante."
     ),

@@ -3,9 +3,24 @@
 import os
 import socket
 import sys
+from pathlib import Path
 from urllib.parse import urlparse
 
-url = urlparse(os.environ.get("RABBITMQ_URL", "amqp://guest:guest@127.0.0.1:5672/"))
+
+def _from_dotenv(name: str) -> str | None:
+    """The value in the project's .env, which the settings read too."""
+    dotenv = Path(__file__).resolve().parents[2] / ".env"
+    if not dotenv.exists():
+        return None
+    for line in dotenv.read_text().splitlines():
+        key, sep, value = line.strip().partition("=")
+        if sep and key.strip() == name:
+            return value.strip().strip("'\"")
+    return None
+
+
+raw = os.environ.get("RABBITMQ_URL") or _from_dotenv("RABBITMQ_URL") or "amqp://guest:guest@127.0.0.1:5672/"
+url = urlparse(raw)
 host, port = url.hostname or "127.0.0.1", url.port or 5672
 try:
     socket.create_connection((host, port), timeout=3).close()

@@ -92,6 +92,19 @@ class UserAdmin(BaseUserAdmin):
             fields += [f for f in self._superuser_only_fields if f not in fields]
         return fields
 
+    @staticmethod
+    def _guards_superuser(request, obj) -> bool:
+        """True when a non-superuser acts on a superuser: changing their password,
+        deactivating or deleting them would hand over the whole site."""
+        return obj is not None and obj.is_superuser and not request.user.is_superuser
+
+    # Django's password-change view and the delete action check these per object too.
+    def has_change_permission(self, request, obj=None):
+        return not self._guards_superuser(request, obj) and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return not self._guards_superuser(request, obj) and super().has_delete_permission(request, obj)
+
     def get_actions(self, request):
         actions = super().get_actions(request)
         if not request.user.is_superuser:

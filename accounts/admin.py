@@ -3,9 +3,14 @@ from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.core.exceptions import PermissionDenied
 
+from accounts.forms import ThrottledAdminAuthenticationForm
 from accounts.models import User
 from accounts.services.users import user_role_set
 from accounts.validators import normalize_cedula, normalize_nombre, normalize_telefono, strip_cedula
+
+# /admin/login/ counts failures against the same per-cédula and per-IP limits as the
+# portal's login; otherwise it would be an unthrottled door for password guessing.
+admin.site.login_form = ThrottledAdminAuthenticationForm
 
 
 class _MemberFieldsMixin:

@@ -1,4 +1,5 @@
 from django import forms
+from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth import authenticate, password_validation
 from django.contrib.auth.forms import PasswordChangeForm
 from django.core.exceptions import ValidationError
@@ -144,6 +145,23 @@ class RegistrationForm(forms.Form):
         return cleaned
 
 
+def throttled_authenticate(*, request: HttpRequest, cedula: str, password: str) -> User | None:
+    """Authenticate unless the cédula or the client IP is blocked; count a failure.
+
+    Raises ``ValidationError`` (code ``throttled``) while blocked, even for the right
+    password. The caller records the success once it lets the user in, which resets
+    the cédula's counter. Every login form (portal and admin) goes through here, so
+    they share the counters.
+    """
+    ip = throttling.client_ip(request)
+    if throttling.login_is_blocked(cedula=cedula, ip=ip):
+        raise ValidationError(THROTTLED_MESSAGE, code="throttled")
+    user = authenticate(request, cedula=cedula, password=password)
+    if user is None:
+        throttling.login_failure_record(cedula=cedula, ip=ip)
+    return user
+
+
 class LoginForm(forms.Form):
     cedula = _cedula_field()
     password = forms.CharField(
@@ -171,12 +189,8 @@ class LoginForm(forms.Form):
         cedula, password = cleaned.get("cedula"), cleaned.get("password")
         if not cedula or not password:
             return cleaned
-        ip = throttling.client_ip(self.request)
-        if throttling.login_is_blocked(cedula=cedula, ip=ip):
-            raise ValidationError(THROTTLED_MESSAGE, code="throttled")
-        user = authenticate(self.request, cedula=cedula, password=password)
+        user = throttled_authenticate(request=self.request, cedula=cedula, password=password)
         if user is None:
-            throttling.login_failure_record(cedula=cedula, ip=ip)
             raise ValidationError(INVALID_LOGIN_MESSAGE, code="invalid_login")
         throttling.login_success_record(cedula=cedula)
         self.user_cache = user
@@ -216,3 +230,22 @@ class PortalPasswordChangeForm(PasswordChangeForm):
 
 class ReferralSearchForm(forms.Form):
     q = forms.CharField(label="Buscar por nombre o cédula", required=False, max_length=100, strip=True)
+
+
+class ThrottledAdminAuthenticationForm(AdminAuthenticationForm):
+    """The admin's login form with the portal's throttling (see ``throttled_authenticate``).
+
+    Without it /admin/login/ would be an unthrottled door for guessing passwords.
+    """
+
+    def clean(self):
+        cedula = strip_cedula(self.cleaned_data.get("username") or "")
+        password = self.cleaned_data.get("password")
+        if cedula and password:
+            self.user_cache = throttled_authenticate(request=self.request, cedula=cedula, password=password)
+            if self.user_cache is None:
+                raise self.get_invalid_login_error()
+            # Refuses members who are not staff (no failure counted: the password was right).
+            self.confirm_login_allowed(self.user_cache)
+            throttling.login_success_record(cedula=cedula)
+        return self.cleaned_data

@@ -137,6 +137,14 @@ LOGIN_THROTTLE_IP_MAX_FAILURES = env.int("LOGIN_THROTTLE_IP_MAX_FAILURES", defau
 # Each signup costs a scrape (and a paid captcha): sign-ups per client IP per window.
 SIGNUP_THROTTLE_IP_MAX = env.int("SIGNUP_THROTTLE_IP_MAX", default=30)
 SIGNUP_THROTTLE_WINDOW_SECONDS = env.int("SIGNUP_THROTTLE_WINDOW_SECONDS", default=3600)
+# How many reverse proxies / load balancers YOU run in front of Django, each appending
+# the address it saw to X-Forwarded-For. 0 (default): the client is REMOTE_ADDR and the
+# header is ignored. N: the client is the N-th address from the right of the header
+# (REMOTE_ADDR when the header has fewer). Too high a value lets clients pick their own
+# address (spoofing the per-IP limits); too low lumps every client behind the proxy together.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+# A CSRF failure (expired session, stale tab) gets a Spanish page instead of Django's.
+CSRF_FAILURE_VIEW = "accounts.views_errors.csrf_failure"
 
 # ------------------------------------------------------------------------------
 # Cache (login throttling, rate limits). The database cache is shared by every

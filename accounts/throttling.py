@@ -11,6 +11,7 @@ The cédula is hashed into the cache key so no cache backend ever holds it in cl
 """
 
 import hashlib
+import ipaddress
 
 from django.conf import settings
 from django.core.cache import cache
@@ -28,10 +29,39 @@ def _ip_key(ip: str) -> str:
     return f"{_PREFIX}:ip:{ip or 'unknown'}"
 
 
+def _parse_ip(value: str) -> str | None:
+    """A canonical IP from one X-Forwarded-For entry (``ip``, ``ip:port`` or
+    ``[ipv6]:port``), or None when it is not an address."""
+    value = value.strip()
+    if value.startswith("[") and "]" in value:
+        value = value[1 : value.index("]")]
+    elif value.count(":") == 1:  # IPv4 with a port; bare IPv6 has several colons
+        value = value.split(":", 1)[0]
+    try:
+        return str(ipaddress.ip_address(value))
+    except ValueError:
+        return None
+
+
 def client_ip(request: HttpRequest) -> str:
-    """The peer address. Behind a proxy, configure it to set REMOTE_ADDR (never trust
-    X-Forwarded-For blindly: a client could then pick a fresh address per attempt)."""
-    return request.META.get("REMOTE_ADDR", "")
+    """The client's address as the per-IP limits count it.
+
+    With ``TRUSTED_PROXY_COUNT = 0`` this is REMOTE_ADDR and X-Forwarded-For is ignored:
+    anyone can write that header, and trusting it would let a client pick a fresh
+    address per attempt. Behind N proxies of our own, each appending the address it
+    saw, the client is the N-th entry from the right (entries further left are the
+    client's own writing). A header with fewer entries, or a non-address where the
+    client should be, means the request did not come through the proxies as expected:
+    REMOTE_ADDR is used then.
+    """
+    remote = request.META.get("REMOTE_ADDR", "")
+    hops = settings.TRUSTED_PROXY_COUNT
+    if hops <= 0:
+        return remote
+    forwarded = [entry for entry in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if entry.strip()]
+    if len(forwarded) < hops:
+        return remote
+    return _parse_ip(forwarded[-hops]) or remote
 
 
 def _count(key: str) -> int:

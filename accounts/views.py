@@ -117,8 +117,16 @@ def login_view(request: HttpRequest) -> HttpResponse:
     return render(request, "accounts/login.html", {"form": form, "next": request.GET.get("next", "")})
 
 
-@require_POST
+@login_not_required
+@require_http_methods(["GET", "POST"])
 def logout_view(request: HttpRequest) -> HttpResponse:
+    if not request.user.is_authenticated:
+        # Nothing to end; and no ?next=/salir/ that would greet them with this page after login.
+        return redirect(settings.LOGOUT_REDIRECT_URL)
+    if request.method == "GET":
+        # Logging out stays POST-only (a link or an <img> must not end a session);
+        # a bookmarked or typed /salir/ gets a page with the button instead of a 405.
+        return render(request, "logout.html")
     auth_logout(request)
     messages.info(request, "Cerraste tu sesión.")
     return redirect(settings.LOGOUT_REDIRECT_URL)

@@ -93,12 +93,31 @@ def test_logged_in_member_visiting_login_goes_home(logged_client):
 
 
 def test_logout_requires_post(logged_client, user):
-    assert logged_client.get(reverse("accounts:logout")).status_code == 405
+    # GET (an old bookmark, a typed address) gets a Spanish page with a logout button,
+    # never a blank 405, and does not log out: a link or an <img> cannot end a session.
+    response = logged_client.get(reverse("accounts:logout"))
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert "¿Quieres cerrar tu sesión?" in body
+    assert body.count(f'<form method="post" action="{reverse("accounts:logout")}"') == 2  # page + navbar
+    assert 'name="csrfmiddlewaretoken"' in body
     assert int(logged_client.session[SESSION_KEY]) == user.pk
     response = logged_client.post(reverse("accounts:logout"))
     assert response.status_code == 302
     assert response.url == LOGIN
     assert SESSION_KEY not in logged_client.session
+
+
+def test_logout_without_a_session_goes_to_the_login_page(client):
+    for method in (client.get, client.post):
+        response = method(reverse("accounts:logout"))
+        assert response.status_code == 302
+        assert response.url == LOGIN
+
+
+def test_logout_refuses_other_methods(logged_client, user):
+    assert logged_client.put(reverse("accounts:logout")).status_code == 405
+    assert int(logged_client.session[SESSION_KEY]) == user.pk
 
 
 # --- Throttling ----------------------------------------------------------------------

@@ -290,6 +290,38 @@ def _has(text: str, markers: tuple[str, ...]) -> bool:
     return any(marker in text for marker in markers)
 
 
+def novedad_status(novedad: str) -> tuple[LookupStatus, bool]:
+    """``(status, deceased)`` for the text of a NOVEDAD cell, by the ANI vocabulary (registraduria.md §3).
+
+    Compared accent- and case-insensitively:
+
+    - "Pendiente …" → ``PENDING``;
+    - "… Pérdida o Suspensión de los Derechos Políticos" (both "Vigente con …" and "Baja por …")
+      → ``CANCELLED``, not deceased: the cédula exists but its holder cannot vote;
+    - plain "Vigente" (and an empty cell) → ``UNKNOWN``: a valid cédula is not a cancellation,
+      and no voting place came with it;
+    - anything else ("Cancelada por …", unknown wordings) → ``CANCELLED``, deceased when it says
+      muerte/fallecido.
+    """
+    folded = fold(novedad)
+    if not folded:
+        return LookupStatus.UNKNOWN, False
+    if "pendiente" in folded:
+        return LookupStatus.PENDING, False
+    if "perdida" in folded or "suspension" in folded:
+        return LookupStatus.CANCELLED, False
+    if folded.startswith("vigente"):
+        return LookupStatus.UNKNOWN, False
+    return LookupStatus.CANCELLED, _has(folded, _DECEASED_MARKERS)
+
+
+def _not_a_cancellation(values: dict[str, str], common: dict[str, str]) -> LookupResult:
+    """A novedad that cancels nothing (plain "Vigente"): ``UNKNOWN``, keeping the novedad and the text."""
+    message = common.get("message") or values.get("novedad", "")
+    detail = f"novedad {values.get('novedad', '')!r} is not a cancellation"[:200]
+    return LookupResult(LookupStatus.UNKNOWN, error=detail, **values, **{**common, "message": message})
+
+
 def _get(mapping: dict, *names: str) -> object:
     """``mapping[name]`` for the first of ``names`` present, keys compared case-insensitively."""
     lowered = {str(key).lower(): value for key, value in mapping.items()}
@@ -334,14 +366,15 @@ def _classify(*, success: object, reload: object, message_html: str, raw: str, s
             kinds, values = table_kinds, _table_fields(table)
             break
     if kinds:
-        novedad = fold(values.get("novedad", ""))
-        if "novedad" in kinds and "pendiente" in novedad:
+        status, deceased = novedad_status(values.get("novedad", ""))
+        if "novedad" in kinds and status is LookupStatus.PENDING:
             return LookupResult(LookupStatus.PENDING, **values, **common)
         if "mesa" in kinds and values.get("mesa"):
             return LookupResult(LookupStatus.FOUND, **values, **common)
         if "novedad" in kinds:
-            deceased = _has(novedad, _DECEASED_MARKERS)
-            return LookupResult(LookupStatus.CANCELLED, deceased=deceased, **values, **common)
+            if status is LookupStatus.UNKNOWN:
+                return _not_a_cancellation(values, common)
+            return LookupResult(status, deceased=deceased, **values, **common)
 
     text = message.text
     if _is_false(success):
@@ -394,8 +427,8 @@ def parse_response(body: str) -> LookupResult:
     - JSON that is not an object: ``UNKNOWN``;
     - ``reload`` true: ``SESSION_EXPIRED``;
     - a table with a MESA column: ``FOUND``, fields mapped by column name (``data-th`` or ``th``);
-      a table with a NOVEDAD column: ``CANCELLED`` (``deceased`` when it says muerte/fallecido),
-      or ``PENDING`` when the novedad is a pending one;
+      a table with a NOVEDAD column: decided by :func:`novedad_status` (``CANCELLED``, deceased
+      on muerte/fallecido; ``PENDING``; plain "Vigente" is ``UNKNOWN`` with the novedad kept);
     - ``success`` false: captcha texts give ``CAPTCHA_REJECTED``, Curl/timeout/maintenance texts
       ``SITE_ERROR``;
     - "no se encuentra": ``NOT_FOUND``; "pendiente": ``PENDING``; maintenance: ``SITE_ERROR``;
@@ -470,7 +503,7 @@ def parse_consultacenso(body: str) -> LookupResult:
     ``"consultacenso"``. ``ok`` false: captcha texts give ``CAPTCHA_REJECTED``, error texts
     ``SITE_ERROR``, anything else ``UNKNOWN``. ``ok`` true: ``encontrado`` with a ``data`` object
     holding a mesa gives ``FOUND``; a ``novedad`` (string or object with ``descripcion``,
-    ``resolucion``, ``fecha``) gives ``PENDING`` or ``CANCELLED``; otherwise the ``mensaje`` text
+    ``resolucion``, ``fecha``) is decided by :func:`novedad_status`; otherwise the ``mensaje`` text
     decides (not found, pending, maintenance) as in the wsp reply.
     """
     source = "consultacenso"
@@ -494,18 +527,11 @@ def parse_consultacenso(body: str) -> LookupResult:
                 message = _parse_message(mensaje_html).display
                 return LookupResult(LookupStatus.FOUND, message=message, raw=raw, source=source, **values)
         if novedad["novedad"] and not _is_false(_get(data, "ok")):
-            folded = fold(novedad["novedad"])
-            message = _parse_message(mensaje_html).display
-            if "pendiente" in folded:
-                return LookupResult(LookupStatus.PENDING, message=message, raw=raw, source=source, **novedad)
-            return LookupResult(
-                LookupStatus.CANCELLED,
-                deceased=_has(folded, _DECEASED_MARKERS),
-                message=message,
-                raw=raw,
-                source=source,
-                **novedad,
-            )
+            status, deceased = novedad_status(novedad["novedad"])
+            common = {"raw": raw, "source": source, "message": _parse_message(mensaje_html).display}
+            if status is LookupStatus.UNKNOWN:
+                return _not_a_cancellation(novedad, common)
+            return LookupResult(status, deceased=deceased, **novedad, **common)
         return _classify(
             success=_get(data, "ok"), reload=None, message_html=mensaje_html, raw=raw, source=source
         )

@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 CITIZENS_FILE = Path(__file__).with_name("citizens.json")
-STATES = ("found", "not_found", "cancelled", "pending")
+# "vigente": the census answers with a novedad that cancels nothing (plain "Vigente"), no voting place.
+STATES = ("found", "not_found", "cancelled", "pending", "vigente")
 
 # What the site accepts as a NUIP: 3 to 10 digits, no leading zero (registraduria.md §5).
 NUIP_RE = re.compile(r"[1-9][0-9]{2,9}")

@@ -55,7 +55,7 @@ def citizen_reply(citizen: Citizen) -> bytes:
             "mesa": citizen.mesa,
         }
         return encode({"ok": True, "encontrado": True, "data": data})
-    if citizen.estado in ("cancelled", "pending"):
+    if citizen.estado in ("cancelled", "pending", "vigente"):
         template = PENDING_TEXT if citizen.estado == "pending" else NOVEDAD_TEXT
         novedad = {
             "descripcion": citizen.novedad,

@@ -86,7 +86,7 @@ def citizen_reply(citizen: Citizen) -> bytes:
             bold_last=True,
         )
         return message_reply(table + _FOUND_FOOTER, success=True)
-    if citizen.estado == "cancelled":
+    if citizen.estado in ("cancelled", "vigente"):
         table = _table(
             [
                 ("NUIP", citizen.nuip),

@@ -179,6 +179,22 @@ def test_cancelled_by_double_cedulation_is_cancelled_not_deceased(lookup):
     assert "doble" in result.novedad.lower()
 
 
+def test_vigente_cedula_is_not_reported_as_cancelled(lookup):
+    result = lookup("6000000001")
+
+    assert result.status == LookupStatus.UNKNOWN
+    assert result.novedad == "Vigente" and not result.deceased
+    assert result.source == "wsp"
+
+
+def test_loss_of_political_rights_is_cancelled_not_deceased(lookup):
+    result = lookup("3000000008")
+
+    assert result.status == LookupStatus.CANCELLED
+    assert not result.deceased
+    assert result.novedad == "Vigente con Pérdida o Suspensión de los Derechos Políticos"
+
+
 def test_pending_expedition_is_pending(lookup):
     assert lookup("4000000001").status == LookupStatus.PENDING
 

@@ -18,7 +18,7 @@ from twocaptcha import TwoCaptcha
 from twocaptcha.api import ApiClient
 from twocaptcha.exceptions.api import ApiException, NetworkException
 
-from scrapers.registraduria import LookupStatus, parse_consultacenso, parse_response
+from scrapers.registraduria import LookupStatus, fold, parse_consultacenso, parse_response
 from scrapers.replica.captcha import TokenAuthority
 from tests.fixtures.replica import start_replica, stop_replica
 
@@ -260,6 +260,8 @@ def expected_status(row: dict) -> LookupStatus:
         "not_found": LookupStatus.NOT_FOUND,
         "cancelled": LookupStatus.CANCELLED,
         "pending": LookupStatus.PENDING,
+        # A valid cédula is no cancellation: the parser keeps the novedad and says UNKNOWN.
+        "vigente": LookupStatus.UNKNOWN,
     }[row["estado"]]
 
 
@@ -267,11 +269,11 @@ def assert_matches_row(result, row: dict) -> None:
     assert result.status is expected_status(row), (row, result)
     for name in ("departamento", "municipio", "puesto", "direccion", "mesa"):
         assert getattr(result, name) == row.get(name, ""), (name, row, result)
-    if row["estado"] == "cancelled":
+    if row["estado"] in ("cancelled", "vigente"):
         assert (result.novedad, result.resolucion, result.fecha_novedad) == (
             row["novedad"],
-            row["resolucion"],
-            row["fecha_novedad"],
+            row.get("resolucion", ""),
+            row.get("fecha_novedad", ""),
         )
         assert result.deceased is ("muerte" in row["novedad"].lower())
     if row["estado"] == "not_found":
@@ -281,11 +283,34 @@ def assert_matches_row(result, row: dict) -> None:
 def test_the_census_has_every_state_and_the_contract_rows():
     by_nuip = {row["nuip"]: row for row in CITIZENS}
     assert len(CITIZENS) >= 30
-    assert {row["estado"] for row in CITIZENS} == {"found", "not_found", "cancelled", "pending"}
+    assert {row["estado"] for row in CITIZENS} == {"found", "not_found", "cancelled", "pending", "vigente"}
+    assert by_nuip["6000000001"]["novedad"] == "Vigente"
     assert by_nuip["1000000004"]["direccion"] == "CL 22 No. 10A-380"
     assert by_nuip["3000000001"]["novedad"] == "CANCELADA POR MUERTE"
     assert by_nuip["4000000001"]["novedad"] == "Pendiente por estar en Proceso de Expedición"
     assert {"NARIÑO", "BOGOTA D.C.", "CONSULADOS"} <= {row.get("departamento") for row in CITIZENS}
+
+
+# registraduria.md §3: the ANI novedad states.
+OFFICIAL_NOVEDADES = (
+    "Vigente",
+    "Vigente con Pérdida o Suspensión de los Derechos Políticos",
+    "Cancelada por Muerte",
+    "Cancelada por Doble Cedulación",
+    "Cancelada por Suplantación",
+    "Cancelada por Menoría de Edad",
+    "Cancelada por Extranjería",
+    "Cancelada por Mala Elaboración",
+    "Cancelada por Falsa Identidad",
+    "Baja por Perdida o Suspension de los Derechos Politicos",
+    "Pendiente Solicitud en Reproceso",
+    "Pendiente por estar en Proceso de Expedición",
+)
+
+
+def test_the_census_has_a_citizen_for_every_official_novedad():
+    in_census = {fold(row["novedad"]) for row in CITIZENS if row.get("novedad")}
+    assert {fold(novedad) for novedad in OFFICIAL_NOVEDADES} <= in_census
 
 
 def test_every_citizen_round_trips_through_wsp_and_the_parser(replica):

@@ -200,6 +200,11 @@ class LoginForm(forms.Form):
         return self.user_cache
 
 
+def _thousands(number: int) -> str:
+    """``10000`` → ``"10.000"``, as templates print numbers with ``intcomma`` in es-co."""
+    return f"{number:,}".replace(",", ".")
+
+
 class ProfileForm(forms.Form):
     nombre_completo = _nombre_field()
     telefono = _telefono_field()
@@ -207,7 +212,13 @@ class ProfileForm(forms.Form):
         label="Meta de referidos",
         min_value=REFERRAL_GOAL_MIN,
         max_value=REFERRAL_GOAL_MAX,
-        help_text="Cuántas personas quieres invitar (de 1 a 10.000).",
+        help_text=f"Cuántas personas quieres invitar (de {_thousands(REFERRAL_GOAL_MIN)} a "
+        f"{_thousands(REFERRAL_GOAL_MAX)}).",
+        # Django's own messages print the limit as "10000".
+        error_messages={
+            "min_value": f"Escribe un número mayor o igual a {_thousands(REFERRAL_GOAL_MIN)}.",
+            "max_value": f"Escribe un número menor o igual a {_thousands(REFERRAL_GOAL_MAX)}.",
+        },
     )
 
     def clean_nombre_completo(self) -> str:

@@ -47,7 +47,7 @@ def test_profile_update_normalises_and_saves(logged_client, user):
         ("nombre_completo", "  ", "Escribe tu nombre completo"),
         ("telefono", "2001234567", "celular colombiano"),
         ("referral_goal", "0", "mayor o igual a 1"),
-        ("referral_goal", "10001", "menor o igual a 10000"),
+        ("referral_goal", "10001", "menor o igual a 10.000"),
         ("referral_goal", "muchos", "número entero"),
     ],
 )

@@ -59,8 +59,10 @@ def format_cedula(digits: str) -> str:
 NOMBRE_MIN_LENGTH = 3
 NOMBRE_MAX_LENGTH = 150
 # Typographic apostrophes (right/left single quote, acute and grave accents) become "'".
-_APOSTROPHES = str.maketrans(dict.fromkeys("\u2019\u2018\u00b4`", "'"))
-NOMBRE_HTML_PATTERN = r"[\p{L}'\u2019 ]+"
+# The browser pattern is built from the same list so both accept exactly the same names.
+_APOSTROPHE_VARIANTS = "\u2019\u2018\u00b4`"
+_APOSTROPHES = str.maketrans(dict.fromkeys(_APOSTROPHE_VARIANTS, "'"))
+NOMBRE_HTML_PATTERN = r"[\p{L}'" + "".join(f"\\u{ord(ch):04x}" for ch in _APOSTROPHE_VARIANTS) + " ]+"
 
 
 def normalize_nombre(value: str) -> str:

@@ -69,7 +69,17 @@ def test_html_patterns_compile_in_chromium_and_match_the_server_rules(live_serve
             "12": False,
             "12345678901": False,
         },
-        "#id_nombre_completo": {"María José O'Neill": True, "Ana 2": False, "Ana_María": False},
+        "#id_nombre_completo": {
+            "María José O'Neill": True,
+            # Every apostrophe the server accepts (accounts.validators._APOSTROPHE_VARIANTS).
+            "María José O\u2019Neill": True,
+            "María José O\u2018Neill": True,
+            "María José O\u00b4Neill": True,
+            "María José O`Neill": True,
+            "Ana 2": False,
+            "Ana_María": False,
+            'O"Neill': False,
+        },
         "#id_telefono": {
             "+57 300 123 4567": True,
             "(601) 234-5678": True,
@@ -83,6 +93,17 @@ def test_html_patterns_compile_in_chromium_and_match_the_server_rules(live_serve
                 selector, "(el, v) => { el.value = v; return el.checkValidity(); }", value
             )
             assert result is valid, (selector, value)
+
+
+def test_the_name_filter_keeps_every_apostrophe_the_server_accepts(live_server, browser_page):
+    page = browser_page
+    page.goto(f"{live_server.url}/registro/")
+    field = page.locator("#id_nombre_completo")
+    for apostrophe in ("'", "\u2019", "\u2018", "\u00b4", "`"):
+        field.fill("")
+        field.press_sequentially(f"Ana O{apostrophe}Neill")
+        expect(field).to_have_value(f"Ana O{apostrophe}Neill")
+        assert field.evaluate("el => el.checkValidity()") is True
 
 
 def test_registration_works_without_javascript(live_server, browser):

@@ -34,11 +34,12 @@
   }
 
   var isDigit = function (ch) { return ch >= "0" && ch <= "9"; };
+  // Apostrophes as the server takes them (NOMBRE_HTML_PATTERN): ' ’ ‘ ´ `.
   var letterRe;
   try {
-    letterRe = new RegExp("[\\p{L}'’ ]", "u");
+    letterRe = new RegExp("[\\p{L}'\u2019\u2018\u00b4\u0060 ]", "u");
   } catch (e) {
-    letterRe = /[A-Za-zÀ-ÖØ-öø-ÿ'’ ]/;
+    letterRe = /[A-Za-zÀ-ÖØ-öø-ÿ'\u2019\u2018\u00b4\u0060 ]/;
   }
   var isNameChar = function (ch) { return letterRe.test(ch); };
   var isPhoneChar = function (ch) { return /[0-9+\s\-()]/.test(ch); };

@@ -208,6 +208,8 @@ class ReplicaHandler(BaseHTTPRequestHandler):
             self.app.stats.outcome("wsp", "get_500")
             return self._send(HTTPStatus.INTERNAL_SERVER_ERROR, b"", "text/html; charset=UTF-8")
         sid, token, created = self.app.sessions.new_page(self._session_id())
+        # Whether the GET came with a live session cookie: tests check pooled pages start clean.
+        self.app.stats.outcome("wsp", "page_new_session" if created else "page_same_session")
         headers = PHP_NO_CACHE
         if created:
             headers = (*headers, ("Set-Cookie", f"{SESSION_COOKIE}={sid}; path=/; HttpOnly; SameSite=Lax"))
@@ -406,6 +408,10 @@ class ReplicaHandler(BaseHTTPRequestHandler):
     def favicon(self) -> None:
         self._send(HTTPStatus.NO_CONTENT, b"", "image/x-icon")
 
+    def logo(self) -> None:
+        """The pages' header image: a real subresource, so tests can see the client skip images."""
+        self._send(HTTPStatus.OK, (wsp.STATIC / "escudo.svg").read_bytes(), "image/svg+xml")
+
     def _control(self, method: str, path: str) -> None:
         app = self.app
         if method == "GET" and path in (CONTROL_PREFIX, CONTROL_PREFIX + "/"):
@@ -450,6 +456,7 @@ def _parse_multipart(content_type: str, body: bytes) -> dict[str, str]:
 ROUTES = {
     ("GET", "/"): ReplicaHandler.index,
     ("GET", "/favicon.ico"): ReplicaHandler.favicon,
+    ("GET", "/static/escudo.svg"): ReplicaHandler.logo,
     **{("GET", path): ReplicaHandler.wsp_page for path in WSP_PATHS},
     **{("POST", path): ReplicaHandler.wsp_post for path in WSP_PATHS},
     ("GET", "/recaptcha/api.js"): ReplicaHandler.recaptcha_js,

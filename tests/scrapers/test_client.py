@@ -15,6 +15,7 @@ import time
 import psutil
 import pytest
 
+from scrapers.browser import DESKTOP_CHROME_UA, BrowserPool
 from scrapers.client import ClientConfig, RegistraduriaClient
 from scrapers.registraduria import LookupStatus
 
@@ -324,6 +325,91 @@ def test_pages_are_recycled_after_max_uses(make_client, loop_thread, fast_replic
 
     assert small.pool.stats.pages_created == 3
     assert small.pool.stats.browser_launches == 1
+
+
+def test_pooled_page_starts_each_lookup_without_the_previous_cookies(make_client, loop_thread, fast_replica):
+    single = make_client(pool_size=1)
+
+    for cedula in ("1000000001", "1000000002"):
+        assert loop_thread.run(single.lookup(cedula, source="wsp")).status == LookupStatus.FOUND
+
+    assert single.pool.stats.pages_created == 1  # one page served both lookups
+    # The replica counts page GETs that arrive without a live PHPSESSID: both did.
+    outcomes = fast_replica.stats()["outcomes"]
+    assert outcomes.get("wsp:page_new_session") == 2
+    assert "wsp:page_same_session" not in outcomes
+
+
+def wait_for(predicate, timeout: float = 10.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.05)
+    return predicate()
+
+
+def test_lookups_never_fetch_the_pages_images(make_client, loop_thread, fast_replica, browser_page):
+    # Control: an ordinary browser does fetch the header image of both pages.
+    browser_page.goto(fast_replica.wsp_url)
+    browser_page.goto(fast_replica.consultacenso_url)
+    assert wait_for(lambda: fast_replica.stats()["requests"].get("GET /static/escudo.svg") == 2)
+    fast_replica.reset()
+    fast_replica.set(captcha_delay=0)
+    client = make_client(pool_size=1)
+
+    assert loop_thread.run(client.lookup("1000000004", source="wsp")).status == LookupStatus.FOUND
+    assert loop_thread.run(client.lookup("1000000004", source="consultacenso")).status == LookupStatus.FOUND
+
+    requests = fast_replica.stats()["requests"]
+    assert requests["GET /censo/consultar/"] == 1 and requests["GET /consultacenso/"] == 1
+    assert "GET /static/escudo.svg" not in requests
+
+
+# An image, a web font in use and a preloading video, all on paths the replica does not know
+# (it counts those as "GET (unknown)").
+ASSETS_PAGE = """<!DOCTYPE html><html><head><style>
+@font-face {{ font-family: Prueba; src: url({base}/assets/letra.woff2) format("woff2"); }}
+p {{ font-family: Prueba, sans-serif; }}
+</style></head><body><p>Texto de prueba</p><img src="{base}/assets/foto.png" alt="">
+<video src="{base}/assets/clip.webm" preload="auto" muted autoplay></video></body></html>"""
+HEAVY = {"image", "font", "media"}
+
+
+def test_the_pool_aborts_image_font_and_media_requests(loop_thread, fast_replica, browser_page):
+    page_html = ASSETS_PAGE.format(base=fast_replica.base_url)
+    # Control: without the pool's routing, all three kinds reach the replica.
+    sent: list[str] = []
+    browser_page.on("request", lambda request: sent.append(request.resource_type))
+    browser_page.set_content(page_html)
+    for _ in range(200):  # the sync API delivers events only while it runs: wait inside it
+        if set(sent) >= HEAVY and fast_replica.stats()["requests"].get("GET (unknown)", 0) >= 3:
+            break
+        browser_page.wait_for_timeout(50)
+    assert set(sent) >= HEAVY, sent
+    assert fast_replica.stats()["requests"].get("GET (unknown)", 0) >= 3
+    fast_replica.reset()
+    pool = BrowserPool(size=1, user_agent=DESKTOP_CHROME_UA)
+
+    async def visit() -> tuple[list[str], list[str]]:
+        async with pool.page() as pooled:
+            asked: list[str] = []
+            failed: list[str] = []
+            pooled.page.on("request", lambda request: asked.append(request.resource_type))
+            pooled.page.on("requestfailed", lambda request: failed.append(request.resource_type))
+            await pooled.page.set_content(page_html)
+            async with asyncio.timeout(10):
+                while not set(failed) >= HEAVY:
+                    await asyncio.sleep(0.05)
+            return asked, failed
+
+    try:
+        asked, failed = loop_thread.run(visit())
+    finally:
+        loop_thread.run(pool.close())
+
+    assert set(asked) >= HEAVY and set(failed) >= HEAVY
+    assert "GET (unknown)" not in fast_replica.stats()["requests"]
 
 
 def test_crashed_browser_is_relaunched(make_client, loop_thread, fast_replica):

@@ -760,3 +760,27 @@ def test_a_bad_fault_flag_is_refused():
     )
     assert result.returncode == 2
     assert b"unknown switch" in result.stderr
+
+
+def test_page_gets_count_whether_they_brought_a_live_session(replica):
+    session = browser_session()
+    load_page(replica, session)
+    load_page(replica, session)  # same cookie jar: same PHPSESSID
+    load_page(replica, browser_session())  # a fresh client
+    outcomes = replica.stats()["outcomes"]
+    assert outcomes["wsp:page_new_session"] == 2
+    assert outcomes["wsp:page_same_session"] == 1
+
+
+def test_both_pages_show_the_header_image(replica):
+    for url in (replica.wsp_url, replica.consultacenso_url):
+        markup = Markup(requests.get(url, headers={"User-Agent": DESKTOP_UA}, timeout=TIMEOUT).text)
+        assert (
+            "img",
+            {"class": "escudo", "src": "/static/escudo.svg", "alt": "", "width": "36", "height": "36"},
+        ) in (markup.tags)
+    logo = requests.get(f"{replica.base_url}/static/escudo.svg", timeout=TIMEOUT)
+    assert logo.status_code == 200
+    assert logo.headers["Content-Type"] == "image/svg+xml"
+    assert logo.text.startswith("<svg")
+    assert replica.stats()["requests"]["GET /static/escudo.svg"] == 1

@@ -14,7 +14,6 @@ from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -27,6 +26,7 @@ from accounts.forms import (
     RegistrationForm,
 )
 from accounts.models import User
+from accounts.redirects import safe_target
 from accounts.selectors.users import (
     REFERRALS_PER_PAGE,
     user_by_referral_code,
@@ -42,12 +42,8 @@ def _referral_link(request: HttpRequest, user: User) -> str:
 
 
 def _safe_next(request: HttpRequest) -> str:
-    target = request.POST.get("next") or request.GET.get("next") or ""
-    if url_has_allowed_host_and_scheme(
-        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return target
-    return reverse(settings.LOGIN_REDIRECT_URL)
+    target = safe_target(request, request.POST.get("next", ""), request.GET.get("next", ""))
+    return target or reverse(settings.LOGIN_REDIRECT_URL)
 
 
 # --- Public pages ---------------------------------------------------------------------

@@ -7,19 +7,18 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.models import User
+from accounts.redirects import safe_target
 from accounts.selectors.cedulas import referral_for_leader, referrals_by_ids
 from accounts.services.cedulas import cedula_refresh_many, cedula_refresh_request
 
 
 def _back(request: HttpRequest, default: str) -> HttpResponse:
-    target = request.POST.get("next") or request.headers.get("referer") or ""
-    if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
-        target = default
-    return redirect(target or default)
+    return redirect(
+        safe_target(request, request.POST.get("next", ""), request.headers.get("referer", "")) or default
+    )
 
 
 def _card(request: HttpRequest, *, notice: str = "", notice_level: str = "info") -> HttpResponse:

@@ -5,13 +5,14 @@ from urllib.parse import urlsplit
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
+
+from accounts.redirects import safe_target
 
 
 def _same_site_referer(request: HttpRequest) -> str:
     """The page the member came from, as a local path, or "" when absent or foreign."""
-    referer = request.META.get("HTTP_REFERER", "")
-    if not referer or not url_has_allowed_host_and_scheme(referer, allowed_hosts={request.get_host()}):
+    referer = safe_target(request, request.META.get("HTTP_REFERER", ""))
+    if not referer:
         return ""
     parts = urlsplit(referer)
     return f"{parts.path}?{parts.query}" if parts.query else parts.path

@@ -31,21 +31,13 @@ def _broker_not_marked_down(monkeypatch):
 def _delete_test_queues():
     """Drop this run's RabbitMQ queues at the end (their names carry the run's prefix)."""
     yield
-    import pika
     from django.conf import settings
+
+    from tests.fixtures.broker import delete_queues
 
     if not settings.LOOKUP_QUEUE_PREFIX.startswith("test"):
         return
-    from accounts.services.cedulas import QUEUES
-
     try:
-        connection = pika.BlockingConnection(pika.URLParameters(settings.RABBITMQ_URL))
+        delete_queues()
     except Exception:  # no broker: nothing was created
         return
-    try:
-        channel = connection.channel()
-        for queue in QUEUES:
-            for name in (queue, f"{queue}.DQ", f"{queue}.XQ"):
-                channel.queue_delete(name)
-    finally:
-        connection.close()

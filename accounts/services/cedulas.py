@@ -151,28 +151,24 @@ def cedula_lookup_send_many(
 # ------------------------------------------------------------------------------
 # Requests: signup, refresh by hand, scheduler
 # ------------------------------------------------------------------------------
+def pending_fields(*, queue: str, now=None) -> dict:
+    """The columns every path that queues a lookup writes (signup, refresh, nightly,
+    sweeper, dead-letter replay): pending, no claim, which queue, when."""
+    return {
+        "status": CedulaStatus.PENDING,
+        "message": STATUS_MESSAGES[CedulaStatus.PENDING],
+        "claim_token": "",
+        "lease_expires_at": None,
+        "queue": queue,
+        "requested_at": now or timezone.now(),
+    }
+
+
 def cedula_lookup_request(*, user_id: int, queue: str = QUEUE_LOOKUPS) -> CedulaInfo:
     """Mark the member's row pending and send the lookup once the transaction commits."""
-    now = timezone.now()
-    info, created = CedulaInfo.objects.get_or_create(
-        user_id=user_id,
-        defaults={
-            "status": CedulaStatus.PENDING,
-            "requested_at": now,
-            "message": STATUS_MESSAGES[CedulaStatus.PENDING],
-            "queue": queue,
-        },
+    info, _created = CedulaInfo.objects.update_or_create(
+        user_id=user_id, defaults=pending_fields(queue=queue)
     )
-    if not created:
-        CedulaInfo.objects.filter(pk=info.pk).update(
-            status=CedulaStatus.PENDING,
-            requested_at=now,
-            message=STATUS_MESSAGES[CedulaStatus.PENDING],
-            claim_token="",
-            lease_expires_at=None,
-            queue=queue,
-        )
-        info.refresh_from_db()
     transaction.on_commit(partial(cedula_lookup_send, user_id=user_id, queue=queue))
     return info
 
@@ -267,14 +263,7 @@ def _refresh_one(*, target: User, queue: str) -> RefreshOutcome:
             CedulaInfo.objects.filter(user_id=target.pk)
             .exclude(status__in=CedulaStatus.in_flight())
             .filter(Q(requested_at__isnull=True) | Q(requested_at__lte=now - _cooldown()))
-            .update(
-                status=CedulaStatus.PENDING,
-                requested_at=now,
-                message=STATUS_MESSAGES[CedulaStatus.PENDING],
-                claim_token="",
-                lease_expires_at=None,
-                queue=queue,
-            )
+            .update(**pending_fields(queue=queue, now=now))
         )
         if not started and queue == QUEUE_LOOKUPS:
             # Waiting in the nightly backlog: a request by hand jumps the queue. The

@@ -15,13 +15,11 @@ from dataclasses import dataclass
 import dramatiq
 import pika
 from django.conf import settings
-from django.db import transaction
-from django.utils import timezone
 from dramatiq.brokers.rabbitmq import xq_name
 from dramatiq.message import Message
 
 from accounts.models import CedulaInfo, CedulaStatus, User
-from accounts.services.cedulas import QUEUES, STATUS_MESSAGES
+from accounts.services.cedulas import QUEUES, pending_fields
 from scrapers.masking import mask_cedula
 
 
@@ -173,15 +171,9 @@ def deadletters_replay(*, queue: str | None = None, message_ids: set[str] | None
 def _mark_pending(user_id, *, queue: str) -> None:
     if not isinstance(user_id, int):
         return
-    with transaction.atomic():
-        CedulaInfo.objects.filter(user_id=user_id).exclude(status=CedulaStatus.PROCESSING).update(
-            status=CedulaStatus.PENDING,
-            requested_at=timezone.now(),
-            message=STATUS_MESSAGES[CedulaStatus.PENDING],
-            claim_token="",
-            lease_expires_at=None,
-            queue=queue,
-        )
+    CedulaInfo.objects.filter(user_id=user_id).exclude(status=CedulaStatus.PROCESSING).update(
+        **pending_fields(queue=queue)
+    )
 
 
 def deadletters_purge(*, queue: str | None = None) -> int:

@@ -43,22 +43,14 @@ from accounts.selectors.refresh import (
 from accounts.services.cedulas import (
     QUEUE_LOOKUPS,
     QUEUE_REFRESH,
-    STATUS_MESSAGES,
     cedula_lookup_send_many,
+    pending_fields,
 )
 
 log = logging.getLogger(__name__)
 
 JOB_NIGHTLY = "nightly_refresh"
 JOB_SWEEPER = "sweeper"
-
-# The same columns cedula_lookup_request writes when it queues a row.
-_PENDING_FIELDS = {
-    "status": CedulaStatus.PENDING,
-    "message": STATUS_MESSAGES[CedulaStatus.PENDING],
-    "claim_token": "",
-    "lease_expires_at": None,
-}
 
 
 # ------------------------------------------------------------------------------
@@ -258,9 +250,7 @@ def _mark_pending(*, user_ids: list[int], condition: Q, queue: str) -> list[int]
         cedula_infos_for_update(user_ids=user_ids, condition=condition).values_list("user_id", flat=True)
     )
     if marked:
-        CedulaInfo.objects.filter(user_id__in=marked).update(
-            requested_at=timezone.now(), queue=queue, **_PENDING_FIELDS
-        )
+        CedulaInfo.objects.filter(user_id__in=marked).update(**pending_fields(queue=queue))
     return marked
 
 
@@ -428,9 +418,7 @@ def refresh_run_sweeper(
                     )
                 for queue, ids in by_queue.items():
                     if ids:  # the row's queue is filled in for rows from before the column
-                        CedulaInfo.objects.filter(user_id__in=ids).update(
-                            requested_at=timezone.now(), queue=queue, **_PENDING_FIELDS
-                        )
+                        CedulaInfo.objects.filter(user_id__in=ids).update(**pending_fields(queue=queue))
             summary.skipped += len(batch) - len(rows)
             summary.batches += 1
             summary.extra["reset_processing"] += sum(

@@ -1,14 +1,11 @@
 """Bulk publishing to the real RabbitMQ: counted only when routed, queues re-declared."""
 
-import pika
 import pytest
-from django.conf import settings
-from dramatiq.brokers.rabbitmq import dq_name, xq_name
 
 from accounts.bulk_publish import BulkPublisher, UnroutableMessages
 from accounts.services.cedulas import QUEUE_REFRESH, cedula_lookup_send_many
 from actors.lookups import refresh_cedula
-from tests.actors.conftest import purge_queues, queue_counts
+from tests.fixtures.broker import delete_queues, purge_queues, queue_counts
 
 
 @pytest.fixture(autouse=True)
@@ -19,13 +16,7 @@ def _empty_queues():
 
 
 def delete_queue(name: str) -> None:
-    connection = pika.BlockingConnection(pika.URLParameters(settings.RABBITMQ_URL))
-    try:
-        channel = connection.channel()
-        for queue in (name, dq_name(name), xq_name(name)):
-            channel.queue_delete(queue)
-    finally:
-        connection.close()
+    delete_queues([name])
 
 
 def test_send_many_puts_every_message_on_the_queue():

@@ -15,12 +15,11 @@ import sys
 import time
 from pathlib import Path
 
-import dramatiq
 import pytest
 from django.conf import settings
 from django.db import connection
 
-from accounts.services.cedulas import QUEUES
+from tests.fixtures.broker import purge_queues, queue_counts  # noqa: F401 (re-exported for tests)
 
 ROOT = Path(__file__).resolve().parents[2]
 READY_LINE = "Worker process is ready for action."
@@ -37,19 +36,6 @@ def database_url() -> str:
     host = s["HOST"] or "127.0.0.1"
     port = s["PORT"] or 5432
     return f"postgres://{auth}@{host}:{port}/{s['NAME']}"
-
-
-def purge_queues() -> None:
-    """Empty the lookup queues, their delay and dead-letter queues."""
-    broker = dramatiq.get_broker()
-    for queue in QUEUES:
-        broker.declare_queue(queue, ensure=True)
-        broker.flush(queue)
-
-
-def queue_counts(queue: str) -> tuple[int, int, int]:
-    """(ready, delayed, dead) message counts of ``queue`` on the real broker."""
-    return dramatiq.get_broker().get_queue_message_counts(queue)
 
 
 class Worker:

@@ -147,28 +147,13 @@ def setup_django(database_url: str, extra_env: dict[str, str] | None = None) -> 
 
 
 def purge_lookup_queues() -> None:
-    import dramatiq
+    from tests.fixtures.broker import purge_queues
 
-    from accounts.services.cedulas import QUEUES
-
-    broker = dramatiq.get_broker()
-    for queue in QUEUES:
-        broker.declare_queue(queue, ensure=True)
-        broker.flush(queue)
+    purge_queues()
 
 
 def delete_lookup_queues() -> None:
     """Drop the bench's queues (its prefix is its own) so nothing is left on the broker."""
-    import pika
-    from django.conf import settings
+    from tests.fixtures.broker import delete_queues
 
-    from accounts.services.cedulas import QUEUES
-
-    connection = pika.BlockingConnection(pika.URLParameters(settings.RABBITMQ_URL))
-    try:
-        channel = connection.channel()
-        for queue in QUEUES:
-            for name in (queue, f"{queue}.DQ", f"{queue}.XQ"):
-                channel.queue_delete(name)
-    finally:
-        connection.close()
+    delete_queues()

@@ -345,3 +345,39 @@ def test_refused_refreshes_do_not_use_the_budget(settings):
         )
     finish(user)
     assert cedulas.cedula_refresh_request(requester=user, target=user).accepted
+
+
+def test_claim_recreates_a_missing_row_and_takes_it():
+    user = make_user("52000070")
+    CedulaInfo.objects.filter(user=user).delete()
+    assert cedulas.cedula_claim(user_id=user.pk).result == cedulas.ClaimResult.CLAIMED
+    assert CedulaInfo.objects.get(user=user).status == CedulaStatus.PROCESSING
+
+
+def test_refresh_of_a_member_without_a_row_starts_a_lookup():
+    user = make_user("52000071")
+    CedulaInfo.objects.filter(user=user).delete()
+    assert cedulas.cedula_refresh_request(requester=user, target=user).accepted
+    assert CedulaInfo.objects.get(user=user).status == CedulaStatus.PENDING
+
+
+def test_deferring_with_the_broker_down_asks_for_a_retry(monkeypatch):
+    monkeypatch.setattr(cedulas, "cedula_lookup_send", lambda **kwargs: False)
+    with pytest.raises(cedulas.LookupTransientError):
+        cedulas.cedula_lookup_defer(user_id=1, queue=cedulas.QUEUE_LOOKUPS, until=timezone.now())
+
+
+def test_deferral_waits_until_the_lease_ends(monkeypatch):
+    sent = []
+    monkeypatch.setattr(cedulas, "cedula_lookup_send", lambda **kwargs: sent.append(kwargs) or True)
+    cedulas.cedula_lookup_defer(
+        user_id=1, queue=cedulas.QUEUE_LOOKUPS, until=timezone.now() + timedelta(seconds=30)
+    )
+    assert 30_000 <= sent[0]["delay_ms"] <= 31_500
+
+
+def test_bug_after_claim_on_last_attempt_leaves_a_live_lease_for_the_sweeper():
+    user = make_user("52000072")
+    claim(user)  # another worker holds a live lease
+    cedulas.cedula_mark_failed(user_id=user.pk, detail="boom")
+    assert CedulaInfo.objects.get(user=user).status == CedulaStatus.PROCESSING

@@ -11,6 +11,7 @@ import html as html_lib
 import json
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -434,7 +435,30 @@ def parse_response(body: str) -> LookupResult:
     - "no se encuentra": ``NOT_FOUND``; "pendiente": ``PENDING``; maintenance: ``SITE_ERROR``;
     - anything else: ``UNKNOWN`` with the raw body kept.
     """
-    source = "wsp"
+    return _parse_json_reply(body, "wsp", _decide_wsp)
+
+
+def _decide_wsp(data: dict, raw: str, source: str) -> LookupResult:
+    inner = _get(data, "data")
+    message = _get(inner, "message", "mensaje") if isinstance(inner, dict) else None
+    if message is None:
+        message = _get(data, "message", "mensaje")
+    if message is None and isinstance(inner, str):
+        message = inner
+    return _classify(
+        success=_get(data, "success"),
+        reload=_get(data, "reload"),
+        message_html=message if isinstance(message, str) else "",
+        raw=raw,
+        source=source,
+    )
+
+
+def _parse_json_reply(
+    body: object, source: str, decide: Callable[[dict, str, str], LookupResult]
+) -> LookupResult:
+    """What both parsers share: decoding, non-JSON and non-object replies, and the
+    guarantee that nothing raises. ``decide(data, raw, source)`` reads the object."""
     try:
         text = _as_text(body)
         raw = cap_raw(text)
@@ -443,19 +467,7 @@ def parse_response(body: str) -> LookupResult:
             return _non_json(text, raw, source)
         if not isinstance(data, dict):
             return LookupResult(LookupStatus.UNKNOWN, raw=raw, source=source, error="JSON is not an object")
-        inner = _get(data, "data")
-        message = _get(inner, "message", "mensaje") if isinstance(inner, dict) else None
-        if message is None:
-            message = _get(data, "message", "mensaje")
-        if message is None and isinstance(inner, str):
-            message = inner
-        return _classify(
-            success=_get(data, "success"),
-            reload=_get(data, "reload"),
-            message_html=message if isinstance(message, str) else "",
-            raw=raw,
-            source=source,
-        )
+        return decide(data, raw, source)
     except Exception as exc:  # noqa: BLE001 - the contract: parsing never raises
         return LookupResult(
             LookupStatus.UNKNOWN, raw=cap_raw(_safe_str(body)), source=source, error=f"parser: {exc!r}"[:200]
@@ -506,36 +518,23 @@ def parse_consultacenso(body: str) -> LookupResult:
     ``resolucion``, ``fecha``) is decided by :func:`novedad_status`; otherwise the ``mensaje`` text
     decides (not found, pending, maintenance) as in the wsp reply.
     """
-    source = "consultacenso"
-    try:
-        text = _as_text(body)
-        raw = cap_raw(text)
-        ok, data = _load_json(text)
-        if not ok:
-            return _non_json(text, raw, source)
-        if not isinstance(data, dict):
-            return LookupResult(LookupStatus.UNKNOWN, raw=raw, source=source, error="JSON is not an object")
-        mensaje = _get(data, "mensaje", "message")
-        mensaje_html = mensaje if isinstance(mensaje, str) else ""
-        novedad = _novedad_fields(_get(data, "novedad"))
-        payload = _get(data, "data")
-        if _is_true(_get(data, "ok")) and _is_true(_get(data, "encontrado")) and isinstance(payload, dict):
-            values = {
-                name: _scalar_text(_get(payload, *keys)) for name, keys in _CONSULTACENSO_FIELDS.items()
-            }
-            if values["mesa"] or values["puesto"]:
-                message = _parse_message(mensaje_html).display
-                return LookupResult(LookupStatus.FOUND, message=message, raw=raw, source=source, **values)
-        if novedad["novedad"] and not _is_false(_get(data, "ok")):
-            status, deceased = novedad_status(novedad["novedad"])
-            common = {"raw": raw, "source": source, "message": _parse_message(mensaje_html).display}
-            if status is LookupStatus.UNKNOWN:
-                return _not_a_cancellation(novedad, common)
-            return LookupResult(status, deceased=deceased, **novedad, **common)
-        return _classify(
-            success=_get(data, "ok"), reload=None, message_html=mensaje_html, raw=raw, source=source
-        )
-    except Exception as exc:  # noqa: BLE001 - the contract: parsing never raises
-        return LookupResult(
-            LookupStatus.UNKNOWN, raw=cap_raw(_safe_str(body)), source=source, error=f"parser: {exc!r}"[:200]
-        )
+    return _parse_json_reply(body, "consultacenso", _decide_consultacenso)
+
+
+def _decide_consultacenso(data: dict, raw: str, source: str) -> LookupResult:
+    mensaje = _get(data, "mensaje", "message")
+    mensaje_html = mensaje if isinstance(mensaje, str) else ""
+    novedad = _novedad_fields(_get(data, "novedad"))
+    payload = _get(data, "data")
+    if _is_true(_get(data, "ok")) and _is_true(_get(data, "encontrado")) and isinstance(payload, dict):
+        values = {name: _scalar_text(_get(payload, *keys)) for name, keys in _CONSULTACENSO_FIELDS.items()}
+        if values["mesa"] or values["puesto"]:
+            message = _parse_message(mensaje_html).display
+            return LookupResult(LookupStatus.FOUND, message=message, raw=raw, source=source, **values)
+    if novedad["novedad"] and not _is_false(_get(data, "ok")):
+        status, deceased = novedad_status(novedad["novedad"])
+        common = {"raw": raw, "source": source, "message": _parse_message(mensaje_html).display}
+        if status is LookupStatus.UNKNOWN:
+            return _not_a_cancellation(novedad, common)
+        return LookupResult(status, deceased=deceased, **novedad, **common)
+    return _classify(success=_get(data, "ok"), reload=None, message_html=mensaje_html, raw=raw, source=source)

@@ -59,7 +59,7 @@ _SET_TOKEN_JS = """(token) => {
 
 @dataclass
 class ClientConfig:
-    """Everything the client needs; build it from Django settings with ``accounts.scraping``.
+    """Everything the client needs; build it from Django settings with ``actors.registraduria``.
 
     ``sources`` are tried in order (the next one only when the previous answered BLOCKED or
     SITE_ERROR). ``deadline_seconds`` bounds a whole lookup, waiting for a free page included.

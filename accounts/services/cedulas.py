@@ -35,10 +35,10 @@ from actors.errors import LookupPermanentError, LookupTransientError
 from actors.queues import QUEUE_LOOKUPS, QUEUE_REFRESH
 from scrapers.masking import mask_cedula
 from scrapers.registraduria import LookupResult, LookupStatus
+from scrapers.text import cap_raw
 
 log = logging.getLogger(__name__)
 
-RAW_RESPONSE_CAP = 64 * 1024
 PLACE_FIELDS = ("departamento", "municipio", "puesto", "direccion", "mesa")
 NOVEDAD_FIELDS = ("novedad", "resolucion", "fecha_novedad")
 
@@ -345,7 +345,7 @@ def cedula_record_result(
 
     now = timezone.now()
     info.attempts += 1
-    info.raw_response = (result.raw or "")[:RAW_RESPONSE_CAP]
+    info.raw_response = cap_raw(result.raw)
     failed = result.is_transient or result.status == LookupStatus.UNKNOWN
     info.error_detail = _operator_detail(result) if failed else ""
     info.claim_token = ""

@@ -16,6 +16,9 @@ STATES = ("found", "not_found", "cancelled", "pending", "vigente")
 NUIP_RE = CEDULA_PATTERN
 
 
+# The same field names as scrapers.registraduria.LookupResult on purpose, but its own
+# class: the replica stands in for the real site and must not share the client's model,
+# or a bug in one would be hidden by the other.
 @dataclass(frozen=True)
 class Citizen:
     nuip: str

@@ -21,7 +21,7 @@ from twocaptcha.exceptions.api import ApiException, NetworkException
 from scrapers.registraduria import LookupStatus, parse_consultacenso, parse_response
 from scrapers.replica.captcha import TokenAuthority
 from scrapers.text import fold
-from tests.fixtures.replica import start_replica, stop_replica
+from tests.fixtures.processes import start_replica, stop_replica
 
 WSP_SITEKEY = "6LcthjAgAAAAAFIQLxy52074zanHv47cIvmIHglH"
 CC_SITEKEY = "6LeLRw0tAAAAAOfUZZ34vi2KKHjukhLhQ5lfzuLM"

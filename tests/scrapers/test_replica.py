@@ -292,7 +292,7 @@ def test_the_census_has_every_state_and_the_contract_rows():
     assert {"NARIÑO", "BOGOTA D.C.", "CONSULADOS"} <= {row.get("departamento") for row in CITIZENS}
 
 
-# registraduria.md §3: the ANI novedad states.
+# docs/registraduria.md#novedades: the ANI novedad states.
 OFFICIAL_NOVEDADES = (
     "Vigente",
     "Vigente con Pérdida o Suspensión de los Derechos Políticos",

@@ -116,10 +116,8 @@ class RegistrationForm(forms.Form):
         return normalize_nombre(self.cleaned_data["nombre_completo"])
 
     def clean_cedula(self) -> str:
-        cedula = normalize_cedula(self.cleaned_data["cedula"])
-        if user_cedula_taken(cedula=cedula):
-            raise ValidationError(CEDULA_TAKEN_MESSAGE, code="unique")
-        return cedula
+        # Whether the cédula is taken is checked last, in clean(): see there.
+        return normalize_cedula(self.cleaned_data["cedula"])
 
     def clean_telefono(self) -> str:
         return normalize_telefono(self.cleaned_data["telefono"])
@@ -143,24 +141,30 @@ class RegistrationForm(forms.Form):
                 password_validation.validate_password(password1, probe)
             except ValidationError as error:
                 self.add_error("password1", error)
+        # "Already has an account" says who is a member: only a form that is
+        # otherwise valid gets that answer (the view throttles it per address).
+        if not self.errors and user_cedula_taken(cedula=cleaned["cedula"]):
+            self.add_error("cedula", ValidationError(CEDULA_TAKEN_MESSAGE, code="unique"))
         return cleaned
+
+    @property
+    def says_cedula_taken(self) -> bool:
+        return self.has_error("cedula", code="unique")
 
 
 def throttled_authenticate(*, request: HttpRequest, cedula: str, password: str) -> User | None:
     """Authenticate unless the cédula or the client IP is blocked; count a failure.
 
     Raises ``ValidationError`` (code ``throttled``) while blocked, even for the right
-    password. The caller records the success once it lets the user in, which resets
-    the cédula's counter. Every login form (portal and admin) goes through here, so
-    they share the counters.
+    password. Every attempt is counted before the password is checked (so parallel
+    guesses are counted too); the caller records the success once it lets the user
+    in, which clears this client's lock and gives the attempt back. Every login form
+    (portal and admin) goes through here, so they share the counters.
     """
     ip = throttling.client_ip(request)
-    if throttling.login_is_blocked(cedula=cedula, ip=ip):
+    if not throttling.login_attempt_begin(cedula=cedula, ip=ip):
         raise ValidationError(THROTTLED_MESSAGE, code="throttled")
-    user = authenticate(request, cedula=cedula, password=password)
-    if user is None:
-        throttling.login_failure_record(cedula=cedula, ip=ip)
-    return user
+    return authenticate(request, cedula=cedula, password=password)
 
 
 class LoginForm(forms.Form):
@@ -193,7 +197,7 @@ class LoginForm(forms.Form):
         user = throttled_authenticate(request=self.request, cedula=cedula, password=password)
         if user is None:
             raise ValidationError(INVALID_LOGIN_MESSAGE, code="invalid_login")
-        throttling.login_success_record(cedula=cedula)
+        throttling.login_success_record(cedula=cedula, ip=throttling.client_ip(self.request))
         self.user_cache = user
         return cleaned
 
@@ -259,5 +263,5 @@ class ThrottledAdminAuthenticationForm(AdminAuthenticationForm):
                 raise self.get_invalid_login_error()
             # Refuses members who are not staff (no failure counted: the password was right).
             self.confirm_login_allowed(self.user_cache)
-            throttling.login_success_record(cedula=cedula)
+            throttling.login_success_record(cedula=cedula, ip=throttling.client_ip(self.request))
         return self.cleaned_data

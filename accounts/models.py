@@ -156,6 +156,13 @@ class CedulaInfo(models.Model):
     claimed_at = models.DateTimeField("tomado el", null=True, blank=True)
     lease_expires_at = models.DateTimeField("reserva vence el", null=True, blank=True)
     claim_token = models.CharField("token de reserva", max_length=64, blank=True)
+    # The Dramatiq message that holds the claim: a retry of that same message (its
+    # result could not be written, say the database was restarting) takes the row
+    # back at once instead of waiting out its own lease.
+    claim_message_id = models.CharField("mensaje de la reserva", max_length=64, blank=True)
+    # Set when the lookup message could not be handed to the broker (outage): the
+    # scheduler resends such rows within a minute, apart from rows in flight.
+    unsent_since = models.DateTimeField("sin enviar desde", null=True, blank=True)
     # The broker queue the pending request was sent to (QUEUE_LOOKUPS or QUEUE_REFRESH):
     # the sweeper resends to the same one, and the card tells a member's own request
     # from a scheduled refresh.
@@ -199,3 +206,24 @@ class CedulaChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id} @ {self.changed_at:%Y-%m-%d}"
+
+
+class RateCounter(models.Model):
+    """A fixed-window counter (login attempts, signups per address, refresh budgets).
+
+    Counted in the database with conditional ``UPDATE ... SET count = count + n``
+    (accounts/counters.py), which is atomic on SQLite and PostgreSQL alike; the
+    cache's ``incr`` is a read-modify-write on the database cache and lets
+    concurrent requests through.
+    """
+
+    key = models.CharField("clave", max_length=120, unique=True)
+    count = models.IntegerField("cuenta", default=0)
+    expires_at = models.DateTimeField("vence el", db_index=True)
+
+    class Meta:
+        verbose_name = "contador de límite"
+        verbose_name_plural = "contadores de límite"
+
+    def __str__(self) -> str:
+        return f"{self.key}={self.count}"

@@ -1,21 +1,20 @@
-"""Login throttling: count failed logins per cédula and per client IP in the cache.
+"""Throttles on the public doors: login attempts, signups per address, membership answers.
 
-A counter starts at the first failure and lives ``LOGIN_THROTTLE_WINDOW_SECONDS``
-(a fixed window); once it reaches its limit every attempt is refused until the window
-ends, even with the right password. The cédula counter stops password guessing against
-one member from many addresses; the IP counter stops one address from trying many
-cédulas. The IP limit is separate (``LOGIN_THROTTLE_IP_MAX_FAILURES``) because members
-at a rally or an office share one public address.
+Counters are atomic database rows (accounts/counters.py), each a fixed window that
+starts at the first hit. Login attempts are counted per cédula and client, per
+cédula alone (a softer ceiling) and per client alone (``login_attempt_begin``); the
+IP limit is higher because members at a rally or an office share one public address.
 
-The cédula is hashed into the cache key so no cache backend ever holds it in clear.
+The cédula is hashed into the counter key so no table ever holds it in clear.
 """
 
 import hashlib
 import ipaddress
 
 from django.conf import settings
-from django.core.cache import cache
 from django.http import HttpRequest
+
+from accounts.counters import counter_clear, counter_hit, counter_refund, counter_value
 
 _PREFIX = "login-fail"
 
@@ -23,6 +22,10 @@ _PREFIX = "login-fail"
 def _cedula_key(cedula: str) -> str:
     digest = hashlib.sha256(f"{settings.SECRET_KEY}:{cedula}".encode()).hexdigest()[:32]
     return f"{_PREFIX}:cedula:{digest}"
+
+
+def _pair_key(cedula: str, ip: str) -> str:
+    return f"{_cedula_key(cedula)}:ip:{ip or 'unknown'}"
 
 
 def _ip_key(ip: str) -> str:
@@ -64,47 +67,84 @@ def client_ip(request: HttpRequest) -> str:
     return _parse_ip(forwarded[-hops]) or remote
 
 
-def _count(key: str) -> int:
-    return int(cache.get(key, 0))
+def login_attempt_begin(*, cedula: str, ip: str) -> bool:
+    """Reserve one login attempt; False (nothing reserved) while any limit is reached.
 
+    Attempts are counted *before* the password is checked, atomically
+    (accounts/counters.py), so parallel guesses cannot all slip under the limit;
+    a success gives its attempt back (``login_success_record``). Three counters:
 
-def _bump(key: str, window: int | None = None) -> None:
-    window = window or settings.LOGIN_THROTTLE_WINDOW_SECONDS
-    # add() only sets a missing key, so the window starts at the first event.
-    cache.add(key, 0, timeout=window)
-    try:
-        cache.incr(key)
-    except ValueError:  # expired between add() and incr()
-        cache.set(key, 1, timeout=window)
+    * cédula + client: ``LOGIN_THROTTLE_MAX_FAILURES`` — the lock a guesser meets;
+      it is keyed on the client too, so a stranger's guesses never lock the
+      member out of their own phone;
+    * cédula alone: ``LOGIN_THROTTLE_CEDULA_MAX_FAILURES``, a softer ceiling for
+      guessing one member's password from many addresses;
+    * client alone: ``LOGIN_THROTTLE_IP_MAX_FAILURES``, one address trying many cédulas.
+    """
+    window = settings.LOGIN_THROTTLE_WINDOW_SECONDS
+    limits = [(_ip_key(ip), settings.LOGIN_THROTTLE_IP_MAX_FAILURES)]
+    if cedula:
+        limits += [
+            (_pair_key(cedula, ip), settings.LOGIN_THROTTLE_MAX_FAILURES),
+            (_cedula_key(cedula), settings.LOGIN_THROTTLE_CEDULA_MAX_FAILURES),
+        ]
+    taken: list[str] = []
+    for key, limit in limits:
+        if counter_hit(key, window=window, limit=limit) is None:
+            for done in taken:
+                counter_refund(done)
+            return False
+        taken.append(key)
+    return True
 
 
 def login_is_blocked(*, cedula: str, ip: str) -> bool:
-    """True when either counter has reached its limit inside the current window."""
-    if cedula and _count(_cedula_key(cedula)) >= settings.LOGIN_THROTTLE_MAX_FAILURES:
+    """True when a limit is reached for this cédula and client (read only)."""
+    if counter_value(_ip_key(ip)) >= settings.LOGIN_THROTTLE_IP_MAX_FAILURES:
         return True
-    return _count(_ip_key(ip)) >= settings.LOGIN_THROTTLE_IP_MAX_FAILURES
+    if not cedula:
+        return False
+    return (
+        counter_value(_pair_key(cedula, ip)) >= settings.LOGIN_THROTTLE_MAX_FAILURES
+        or counter_value(_cedula_key(cedula)) >= settings.LOGIN_THROTTLE_CEDULA_MAX_FAILURES
+    )
 
 
-def login_failure_record(*, cedula: str, ip: str) -> None:
-    """Count one failed attempt against the cédula (when one was typed) and the IP."""
-    if cedula:
-        _bump(_cedula_key(cedula))
-    _bump(_ip_key(ip))
-
-
-def login_success_record(*, cedula: str) -> None:
-    """A successful login clears the cédula's counter (the IP's keeps counting)."""
-    cache.delete(_cedula_key(cedula))
+def login_success_record(*, cedula: str, ip: str) -> None:
+    """The right password clears the cédula's counters; the client's attempt is given back."""
+    counter_clear(_pair_key(cedula, ip))
+    counter_clear(_cedula_key(cedula))
+    counter_refund(_ip_key(ip))
 
 
 # Every signup starts a paid, rate-limited scrape of the Registraduría, so sign-ups
 # from one address are budgeted too (generously: a rally shares one address).
-_SIGNUP_PREFIX = "signup"
+def _signup_key(ip: str) -> str:
+    return f"signup:ip:{ip or 'unknown'}"
 
 
-def signup_is_blocked(*, ip: str) -> bool:
-    return _count(f"{_SIGNUP_PREFIX}:ip:{ip or 'unknown'}") >= settings.SIGNUP_THROTTLE_IP_MAX
+def signup_reserve(*, ip: str) -> bool:
+    """Reserve one signup for this address; False when the budget is spent.
+
+    Reserved before the account is created (so parallel signups cannot overrun
+    it); ``signup_release`` gives it back when the signup did not happen.
+    """
+    window, limit = settings.SIGNUP_THROTTLE_WINDOW_SECONDS, settings.SIGNUP_THROTTLE_IP_MAX
+    return counter_hit(_signup_key(ip), window=window, limit=limit) is not None
 
 
-def signup_record(*, ip: str) -> None:
-    _bump(f"{_SIGNUP_PREFIX}:ip:{ip or 'unknown'}", settings.SIGNUP_THROTTLE_WINDOW_SECONDS)
+def signup_release(*, ip: str) -> None:
+    counter_refund(_signup_key(ip))
+
+
+# Replies that say "this cédula already has an account" tell a stranger who is a
+# member: they are counted per address like failed logins.
+def _probe_key(ip: str) -> str:
+    return f"signup-probe:ip:{ip or 'unknown'}"
+
+
+def membership_probe_allowed(*, ip: str) -> bool:
+    """Count one "cédula taken" answer for this address; False once over the limit."""
+    key = _probe_key(ip)
+    window, limit = settings.LOGIN_THROTTLE_WINDOW_SECONDS, settings.SIGNUP_PROBE_IP_MAX
+    return counter_hit(key, window=window, limit=limit) is not None

@@ -7,6 +7,8 @@ message; operators may also run a worker for ``--queues lookups`` alone.
 """
 
 import logging
+import threading
+from collections import OrderedDict
 
 import dramatiq
 from django.conf import settings
@@ -16,6 +18,7 @@ from accounts.services import cedulas
 from actors.errors import LookupPermanentError, LookupRetriesExhausted, LookupTransientError
 from actors.queues import ACTOR_NAMES, QUEUE_LOOKUPS, QUEUE_REFRESH
 from actors.registraduria import lookup_in_worker
+from scrapers.registraduria import LookupResult
 
 log = logging.getLogger(__name__)
 
@@ -42,22 +45,59 @@ def _user_id_from(args: tuple, kwargs: dict) -> int:
     return user_id
 
 
+# Results this process scraped but could not write (the database went away between
+# the scrape and the write), by message id: the retry of that message writes the
+# kept result instead of paying for a second scrape. Bounded; oldest dropped first.
+_UNWRITTEN_MAX = 1000
+_unwritten: OrderedDict[str, LookupResult] = OrderedDict()
+_unwritten_lock = threading.Lock()
+
+
+def _keep_unwritten(message_id: str, result: LookupResult) -> None:
+    with _unwritten_lock:
+        _unwritten[message_id] = result
+        while len(_unwritten) > _UNWRITTEN_MAX:
+            _unwritten.popitem(last=False)
+
+
+def _take_unwritten(message_id: str) -> LookupResult | None:
+    with _unwritten_lock:
+        return _unwritten.pop(message_id, None)
+
+
 def _run(args: tuple, kwargs: dict, *, queue: str) -> None:
     user_id = _user_id_from(args, kwargs)
     message = CurrentMessage.get_current_message()
     retries = message.options.get("retries", 0) if message else 0
+    message_id = message.message_id if message else ""
     final_attempt = retries >= settings.LOOKUP_MAX_RETRIES
+    kept = _take_unwritten(message_id) if message_id else None
+    scraped: list[LookupResult] = []
+
+    def perform(cedula: str) -> LookupResult:
+        if kept is not None:
+            log.info("lookup result kept from the previous attempt written user_id=%s", user_id)
+            result = kept
+        else:
+            result = lookup_in_worker(cedula)
+        scraped.append(result)
+        return result
+
     try:
         claim, outcome = cedulas.cedula_lookup_run(
-            user_id=user_id, final_attempt=final_attempt, perform=lookup_in_worker
+            user_id=user_id, final_attempt=final_attempt, perform=perform, message_id=message_id
         )
     except (LookupPermanentError, LookupRetriesExhausted):
         raise
     except Exception as exc:
+        if scraped and message_id:
+            _keep_unwritten(message_id, scraped[-1])
         # Not the site's doing (a database error, a bug): retried like any failure,
         # and on the last attempt the row is ended so it never waits forever.
         if final_attempt:
-            cedulas.cedula_mark_failed(user_id=user_id, detail=f"{type(exc).__name__}: {exc}")
+            cedulas.cedula_mark_failed(
+                user_id=user_id, detail=f"{type(exc).__name__}: {exc}", message_id=message_id
+            )
         raise
     if claim.result == cedulas.ClaimResult.LEASE_HELD:
         # Another worker holds the row (a duplicate delivery, or a killed worker's

@@ -7,6 +7,8 @@ from site_config.views import health
 admin.site.site_header = "PaginaMadre — administración"
 admin.site.site_title = "PaginaMadre"
 
+handler400 = "site_config.views.bad_request"
+
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("health/", health, name="health"),

@@ -54,3 +54,13 @@ def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
         {"back_url": back or reverse("accounts:home"), "back_is_referer": bool(back)},
         status=403,
     )
+
+
+def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """handler400, without Django's ``requires_csrf_token``.
+
+    Django's own handler runs the CSRF check again, which parses the body again: a
+    body that made the request bad in the first place (a form posted as UTF-16)
+    then raises inside the error handler and the client gets a 500.
+    """
+    return render(request, "400.html", status=400)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.db.models import QuerySet
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 
 from accounts.models import CedulaChange, CedulaInfo, User
@@ -17,17 +18,14 @@ def cedula_latest_change(*, user: User) -> CedulaChange | None:
 
 
 def referral_for_leader(*, leader: User, user_id: int) -> User:
-    """The referral ``user_id`` of ``leader``.
+    """The referral ``user_id`` of ``leader``; Http404 otherwise.
 
-    404 for an unknown id; PermissionDenied for someone else's member (the view
-    turns it into 403), so a leader learns nothing about other members.
+    Another member's id and an id nobody has get the same 404, so ids cannot be
+    counted by telling the two answers apart.
     """
-    from django.core.exceptions import PermissionDenied
-
-    target = get_object_or_404(User.objects.select_related("cedula_info"), pk=user_id)
-    if not leader.is_leader or target.referred_by_id != leader.pk:
-        raise PermissionDenied("No puedes ver ni actualizar a este miembro.")
-    return target
+    if not leader.is_leader:
+        raise Http404("Referido inexistente.")
+    return get_object_or_404(User.objects.select_related("cedula_info"), pk=user_id, referred_by=leader)
 
 
 def referrals_by_ids(*, leader: User, user_ids: list[int]) -> QuerySet[User]:

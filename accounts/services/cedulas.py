@@ -23,12 +23,12 @@ from datetime import timedelta
 from functools import partial
 
 from django.conf import settings
-from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from accounts.counters import counter_hit, counter_refund
 from accounts.models import CedulaChange, CedulaInfo, CedulaStatus, User
 from actors import sending
 from actors.errors import LookupPermanentError, LookupTransientError
@@ -111,6 +111,8 @@ def pending_fields(*, queue: str, now=None) -> dict:
         "status": CedulaStatus.PENDING,
         "message": STATUS_MESSAGES[CedulaStatus.PENDING],
         "claim_token": "",
+        "claim_message_id": "",
+        "unsent_since": None,
         "lease_expires_at": None,
         "queue": queue,
         "requested_at": now or timezone.now(),
@@ -154,20 +156,17 @@ def _budget_key(requester: User) -> str:
     return f"cedula-refresh-budget:{requester.pk}"
 
 
-def _budget_left(*, requester: User) -> int:
-    """Scrapes this requester may still start by hand in the current window."""
-    return settings.LOOKUP_REFRESH_RATE_LIMIT - int(cache.get(_budget_key(requester), 0))
-
-
-def _budget_charge(*, requester: User, cost: int) -> None:
-    if cost <= 0:
-        return
-    key, window = _budget_key(requester), settings.LOOKUP_REFRESH_RATE_WINDOW_SECONDS
-    cache.add(key, 0, timeout=window)  # the window starts at the first scrape
-    try:
-        cache.incr(key, cost)
-    except ValueError:  # expired between add and incr
-        cache.set(key, cost, timeout=window)
+def _budget_reserve(*, requester: User, cost: int) -> bool:
+    """Take ``cost`` scrapes from this requester's budget, all or none (atomic)."""
+    return (
+        counter_hit(
+            _budget_key(requester),
+            window=settings.LOOKUP_REFRESH_RATE_WINDOW_SECONDS,
+            amount=cost,
+            limit=settings.LOOKUP_REFRESH_RATE_LIMIT,
+        )
+        is not None
+    )
 
 
 def cedula_refresh_request(*, requester: User, target: User, queue: str = QUEUE_LOOKUPS) -> RefreshOutcome:
@@ -191,7 +190,9 @@ def cedula_refresh_many(
     but never the in-flight and cooldown rules.
     """
     targets = list(targets)
-    if budgeted and _budget_left(requester=requester) < len(targets):
+    # Reserved up front so parallel requests cannot all spend the same budget;
+    # what was refused is given back below.
+    if budgeted and targets and not _budget_reserve(requester=requester, cost=len(targets)):
         refused = RefreshOutcome(
             accepted=False,
             refusal=RefreshRefusal.RATE_LIMITED,
@@ -202,7 +203,7 @@ def cedula_refresh_many(
     outcomes = {target.pk: _refresh_one(target=target, queue=queue) for target in targets}
     if budgeted:
         # Only scrapes really started are charged; refusals cost nothing.
-        _budget_charge(requester=requester, cost=sum(1 for o in outcomes.values() if o.accepted))
+        counter_refund(_budget_key(requester), amount=sum(1 for o in outcomes.values() if not o.accepted))
     return outcomes
 
 
@@ -259,8 +260,13 @@ class Claim:
     lease_expires_at: object = None
 
 
-def cedula_claim(*, user_id: int) -> Claim:
+def cedula_claim(*, user_id: int, message_id: str = "") -> Claim:
     """Take the row for one lookup with a lease.
+
+    ``message_id`` (the Dramatiq message's id, the same on every retry) is stored
+    with the claim: when that message comes back after its result could not be
+    written (the database was restarting), it takes its own row back at once
+    instead of waiting out the lease it still holds.
 
     Raises LookupPermanentError when the user does not exist.
     """
@@ -279,10 +285,13 @@ def cedula_claim(*, user_id: int) -> Claim:
             Q(status=CedulaStatus.PENDING)
             | Q(status=CedulaStatus.PROCESSING, lease_expires_at__lt=now)
             | Q(status=CedulaStatus.PROCESSING, lease_expires_at__isnull=True)
+            | (Q(status=CedulaStatus.PROCESSING, claim_message_id=message_id) & ~Q(claim_message_id=""))
         )
         .update(
             status=CedulaStatus.PROCESSING,
             claim_token=token,
+            claim_message_id=message_id,
+            unsent_since=None,
             claimed_at=now,
             lease_expires_at=now + timedelta(seconds=settings.LOOKUP_LEASE_SECONDS),
             message=STATUS_MESSAGES[CedulaStatus.PROCESSING],
@@ -349,6 +358,7 @@ def cedula_record_result(
     failed = result.is_transient or result.status == LookupStatus.UNKNOWN
     info.error_detail = _operator_detail(result) if failed else ""
     info.claim_token = ""
+    info.claim_message_id = ""
     info.lease_expires_at = None
     if result.source:
         info.source = result.source
@@ -397,7 +407,7 @@ def _tracked_snapshot(info: CedulaInfo, *, status: str) -> dict[str, str]:
 
 
 def cedula_lookup_run(
-    *, user_id: int, final_attempt: bool, perform: Callable[[str], LookupResult]
+    *, user_id: int, final_attempt: bool, perform: Callable[[str], LookupResult], message_id: str = ""
 ) -> tuple[Claim, RecordOutcome | None]:
     """Claim the row, run ``perform(cedula)`` and record what it returned.
 
@@ -405,7 +415,7 @@ def cedula_lookup_run(
     nothing about worker processes or event loops. A ``BaseException`` from it
     (time limit, shutdown) releases the row as a transient timeout first.
     """
-    claim = cedula_claim(user_id=user_id)
+    claim = cedula_claim(user_id=user_id, message_id=message_id)
     if claim.result != ClaimResult.CLAIMED:
         return claim, None
     try:
@@ -436,15 +446,18 @@ def cedula_lookup_defer(*, user_id: int, queue: str, until) -> None:
         raise LookupTransientError(f"could not defer the lookup of user {user_id}")
 
 
-def cedula_mark_failed(*, user_id: int, detail: str) -> None:
+def cedula_mark_failed(*, user_id: int, detail: str, message_id: str = "") -> None:
     """A message died for a reason that is not the site's (a bug): end the row's wait.
 
-    Leaves alone a row that another worker holds under a live lease.
+    Leaves alone a row that another worker holds under a live lease (one held by
+    ``message_id`` itself is this message's own).
     """
     now = timezone.now()
+    own = Q(status=CedulaStatus.PROCESSING, claim_message_id=message_id) & ~Q(claim_message_id="")
     CedulaInfo.objects.filter(user_id=user_id).filter(
-        Q(status=CedulaStatus.PENDING) | Q(status=CedulaStatus.PROCESSING, lease_expires_at__lt=now)
+        Q(status=CedulaStatus.PENDING) | Q(status=CedulaStatus.PROCESSING, lease_expires_at__lt=now) | own
     ).update(
+        claim_message_id="",
         status=CedulaStatus.ERROR,
         message=STATUS_MESSAGES[CedulaStatus.ERROR],
         error_detail=detail[:2000],

@@ -3,10 +3,11 @@
 from urllib.parse import quote_plus
 
 from django import template
+from django.core.exceptions import ObjectDoesNotExist
 from django.utils import timezone
 from django.utils.timesince import timesince
 
-from accounts.models import CedulaStatus
+from accounts.models import CedulaInfo, CedulaStatus
 from accounts.selectors.cedulas import cedula_info_for, cedula_latest_change
 
 register = template.Library()
@@ -30,9 +31,31 @@ def cedula_badge(status: str) -> str:
     return BADGE_CLASSES.get(status, "text-bg-secondary")
 
 
+def _row(info):
+    """The CedulaInfo, or None for anything else.
+
+    A member without a census row (created outside the signup flow, an imported
+    contact) reaches templates as ``referral.cedula_info``, which Django renders
+    as "" (string_if_invalid): every filter here must stand on that.
+    """
+    return info if isinstance(info, CedulaInfo) else None
+
+
+@register.filter
+def census(user) -> CedulaInfo | None:
+    """``user``'s census row, or None when it has none (never raises)."""
+    try:
+        return _row(user.cedula_info)
+    except (ObjectDoesNotExist, AttributeError):
+        return None
+
+
 @register.filter
 def map_url(info) -> str:
     """A map search for the voting place (opens the member's map app on phones)."""
+    info = _row(info)
+    if info is None:
+        return ""
     parts = [info.puesto, info.direccion, info.municipio, info.departamento, "Colombia"]
     query = ", ".join(part for part in parts if part)
     return f"https://www.google.com/maps/search/?api=1&query={quote_plus(query)}"
@@ -47,6 +70,7 @@ def scheduled_refresh(info) -> bool:
     """
     from accounts.services.cedulas import QUEUE_REFRESH
 
+    info = _row(info)
     return bool(info is not None and info.is_in_flight and info.queue == QUEUE_REFRESH and info.result_status)
 
 
@@ -78,7 +102,7 @@ def cedula_card(context):
 @register.filter
 def changed_since(info, seen_at) -> bool:
     """True when the row's voting place or status changed after ``seen_at`` (or ever, if None)."""
-    changed_at = getattr(info, "changed_at", None)
+    changed_at = getattr(_row(info), "changed_at", None)
     if changed_at is None:
         return False
     return seen_at is None or changed_at > seen_at

@@ -15,8 +15,12 @@ from django.views.decorators.http import require_GET, require_http_methods
 from accounts.forms import LoginForm, RegistrationForm
 from accounts.selectors.users import user_by_referral_code
 from accounts.services.users import user_register
-from accounts.throttling import client_ip, signup_is_blocked, signup_record
+from accounts.throttling import client_ip, membership_probe_allowed, signup_release, signup_reserve
 from accounts.views.common import safe_next
+
+PROBE_THROTTLED_MESSAGE = (
+    "Se han hecho demasiados intentos de registro desde esta conexión. Intenta de nuevo más tarde."
+)
 
 
 @login_not_required
@@ -39,13 +43,14 @@ def register(request: HttpRequest) -> HttpResponse:
             data["ref"] = request.GET.get("ref", "")
         form = RegistrationForm(data)
         ip = client_ip(request)
-        if signup_is_blocked(ip=ip):
+        # Reserved before the account exists, so parallel signups cannot overrun it.
+        if not signup_reserve(ip=ip):
             form.is_valid()  # keep what was typed, with its own errors
             form.add_error(
                 None, "Se han hecho demasiados registros desde esta conexión. Intenta de nuevo en una hora."
             )
-            referrer = user_by_referral_code(code=form["ref"].value())
-            return render(request, "accounts/register.html", {"form": form, "referrer": referrer}, status=429)
+            return _register_page(request, form, status=429)
+        user = None
         if form.is_valid():
             try:
                 user = user_register(
@@ -58,15 +63,25 @@ def register(request: HttpRequest) -> HttpResponse:
                 )
             except ValidationError as error:
                 form.add_error(None, error)
-            else:
-                signup_record(ip=ip)
-                auth_login(request, user, backend="django.contrib.auth.backends.ModelBackend")
-                messages.success(request, "¡Bienvenido! Tu cuenta quedó creada.")
-                return redirect("accounts:home")
+        if user is None:
+            signup_release(ip=ip)
+            if form.says_cedula_taken and not membership_probe_allowed(ip=ip):
+                # Too many "already a member" answers from here: stop answering that.
+                del form.errors["cedula"]
+                form.add_error(None, PROBE_THROTTLED_MESSAGE)
+                return _register_page(request, form, status=429)
+        else:
+            auth_login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+            messages.success(request, "¡Bienvenido! Tu cuenta quedó creada.")
+            return redirect("accounts:home")
     else:
         form = RegistrationForm(initial={"ref": request.GET.get("ref", "")})
+    return _register_page(request, form)
+
+
+def _register_page(request: HttpRequest, form: RegistrationForm, *, status: int = 200) -> HttpResponse:
     referrer = user_by_referral_code(code=form["ref"].value())
-    return render(request, "accounts/register.html", {"form": form, "referrer": referrer})
+    return render(request, "accounts/register.html", {"form": form, "referrer": referrer}, status=status)
 
 
 @login_not_required

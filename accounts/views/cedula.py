@@ -9,7 +9,6 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
-from accounts.models import User
 from accounts.selectors.cedulas import referral_for_leader, referrals_by_ids
 from accounts.services.cedulas import cedula_refresh_many, cedula_refresh_request
 from accounts.views.common import safe_target
@@ -78,10 +77,8 @@ def refresh_referrals(request: HttpRequest) -> HttpResponse:
     else:
         targets = list(referrals_by_ids(leader=request.user, user_ids=ids))
         if len(targets) != len(ids):
-            # Same rule as one referral: unknown ids are 404, someone else's 403.
-            if User.objects.filter(pk__in=ids).count() != len(ids):
-                raise Http404("Referido inexistente.")
-            raise PermissionDenied("Solo puedes actualizar a tus propios referidos.")
+            # Same rule as one referral: someone else's id and an unknown one get one 404.
+            raise Http404("Referido inexistente.")
         outcomes = cedula_refresh_many(requester=request.user, targets=targets)
         accepted = sum(1 for outcome in outcomes.values() if outcome.accepted)
         skipped = len(outcomes) - accepted

@@ -130,13 +130,20 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 # "Recordarme" keeps the session 14 days; otherwise it ends with the browser.
 SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=14 * 24 * 3600)
+# Failed logins for one cédula from one client: the lock a password guesser meets.
 LOGIN_THROTTLE_MAX_FAILURES = env.int("LOGIN_THROTTLE_MAX_FAILURES", default=5)
+# For one cédula from any client: softer, so strangers cannot lock a member out by
+# guessing, yet a guesser spread over many addresses still meets a ceiling.
+LOGIN_THROTTLE_CEDULA_MAX_FAILURES = env.int("LOGIN_THROTTLE_CEDULA_MAX_FAILURES", default=50)
 LOGIN_THROTTLE_WINDOW_SECONDS = env.int("LOGIN_THROTTLE_WINDOW_SECONDS", default=15 * 60)
 # Per client IP: higher, since members at one office or rally share a public address.
 LOGIN_THROTTLE_IP_MAX_FAILURES = env.int("LOGIN_THROTTLE_IP_MAX_FAILURES", default=20)
 # Each signup costs a scrape (and a paid captcha): sign-ups per client IP per window.
 SIGNUP_THROTTLE_IP_MAX = env.int("SIGNUP_THROTTLE_IP_MAX", default=30)
 SIGNUP_THROTTLE_WINDOW_SECONDS = env.int("SIGNUP_THROTTLE_WINDOW_SECONDS", default=3600)
+# "This cédula already has an account" answers per client IP per login window: the
+# reply says who is a member, so it is throttled like failed logins.
+SIGNUP_PROBE_IP_MAX = env.int("SIGNUP_PROBE_IP_MAX", default=20)
 # How many reverse proxies / load balancers YOU run in front of Django, each appending
 # the address it saw to X-Forwarded-For. 0 (default): the client is REMOTE_ADDR and the
 # header is ignored. N: the client is the N-th address from the right of the header

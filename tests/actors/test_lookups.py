@@ -16,10 +16,10 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def on_attempt(monkeypatch):
-    """Pretend the current message has had ``n`` retries."""
+    """Pretend the current message (one id on every retry, as in Dramatiq) has had ``n`` retries."""
 
     def set_retries(n):
-        message = mock.Mock(options={"retries": n})
+        message = mock.Mock(options={"retries": n}, message_id="message-under-test")
         monkeypatch.setattr(lookups.CurrentMessage, "get_current_message", staticmethod(lambda: message))
 
     set_retries(0)
@@ -99,3 +99,45 @@ def test_a_bug_inside_the_lookup_is_retried_not_dead_lettered(monkeypatch, on_at
     # TypeError is not in `throws`: Dramatiq retries it like any failure.
     assert not issubclass(TypeError, lookups._POLICY["throws"])
     assert CedulaInfo.objects.get(user=user).status == CedulaStatus.PENDING
+
+
+def test_a_failed_write_is_retried_with_the_kept_result_without_a_second_scrape(monkeypatch, on_attempt):
+    """The database fails after the scrape: the retry of the same message takes its own
+    claim back at once (no lease wait) and writes the result it already paid for."""
+    user = UserFactory()
+    scrapes = []
+
+    def scrape(cedula):
+        scrapes.append(cedula)
+        return LookupResult(status=LookupStatus.FOUND, puesto="COLEGIO")
+
+    real_record = cedulas.cedula_record_result
+    calls = {"n": 0}
+
+    def record_failing_once(**kwargs):
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise cedulas.transaction.DatabaseError("server closed the connection unexpectedly")
+        return real_record(**kwargs)
+
+    monkeypatch.setattr(lookups, "lookup_in_worker", scrape)
+    monkeypatch.setattr(cedulas, "cedula_record_result", record_failing_once)
+    with pytest.raises(cedulas.transaction.DatabaseError):
+        lookups.lookup_cedula.fn(user.pk)
+    info = CedulaInfo.objects.get(user=user)
+    assert info.status == CedulaStatus.PROCESSING  # still under this message's lease
+    assert info.claim_message_id == "message-under-test"
+    on_attempt(1)
+    lookups.lookup_cedula.fn(user.pk)
+    info = CedulaInfo.objects.get(user=user)
+    assert (info.status, info.puesto) == (CedulaStatus.FOUND, "COLEGIO")
+    assert len(scrapes) == 1
+
+
+def test_another_message_still_waits_for_a_live_lease(monkeypatch, on_attempt):
+    user = UserFactory()
+    claim = cedulas.cedula_claim(user_id=user.pk, message_id="first")
+    assert claim.result == cedulas.ClaimResult.CLAIMED
+    assert cedulas.cedula_claim(user_id=user.pk, message_id="second").result == cedulas.ClaimResult.LEASE_HELD
+    assert cedulas.cedula_claim(user_id=user.pk, message_id="").result == cedulas.ClaimResult.LEASE_HELD
+    assert cedulas.cedula_claim(user_id=user.pk, message_id="first").result == cedulas.ClaimResult.CLAIMED

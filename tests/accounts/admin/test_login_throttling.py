@@ -19,6 +19,7 @@ PORTAL_LOGIN = reverse("accounts:login")
 @pytest.fixture
 def limits(settings):
     settings.LOGIN_THROTTLE_MAX_FAILURES = 3
+    settings.LOGIN_THROTTLE_CEDULA_MAX_FAILURES = 3
     settings.LOGIN_THROTTLE_IP_MAX_FAILURES = 5
     settings.LOGIN_THROTTLE_WINDOW_SECONDS = 600
     return settings

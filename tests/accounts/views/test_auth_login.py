@@ -124,6 +124,7 @@ def test_logout_refuses_other_methods(logged_client, user):
 @pytest.fixture
 def limits(settings):
     settings.LOGIN_THROTTLE_MAX_FAILURES = 3
+    settings.LOGIN_THROTTLE_CEDULA_MAX_FAILURES = 3
     settings.LOGIN_THROTTLE_IP_MAX_FAILURES = 5
     settings.LOGIN_THROTTLE_WINDOW_SECONDS = 600
     return settings

@@ -117,14 +117,16 @@ def test_leader_refreshes_own_referral(client):
     assert CedulaInfo.objects.get(user=referral).status == CedulaStatus.PENDING
 
 
-def test_leader_gets_403_for_someone_elses_member_and_404_for_unknown(client):
+def test_leader_gets_the_same_404_for_someone_elses_member_and_an_unknown_id(client):
     leader = LeaderFactory()
     stranger = UserFactory()
     settle(stranger)
     client.force_login(leader)
-    assert client.post(reverse("cedula:refresh-referral", args=[stranger.pk])).status_code == 403
-    assert client.get(reverse("cedula:referral-status", args=[stranger.pk])).status_code == 403
+    # Told apart, the two answers would let anyone count the members by id.
+    assert client.post(reverse("cedula:refresh-referral", args=[stranger.pk])).status_code == 404
+    assert client.get(reverse("cedula:referral-status", args=[stranger.pk])).status_code == 404
     assert client.post(reverse("cedula:refresh-referral", args=[99999999])).status_code == 404
+    assert client.get(reverse("cedula:referral-status", args=[99999999])).status_code == 404
     assert CedulaInfo.objects.get(user=stranger).status == CedulaStatus.FOUND
 
 
@@ -132,7 +134,7 @@ def test_plain_member_cannot_refresh_their_referral(client):
     member = UserFactory()
     referral = UserFactory(referred_by=member)
     client.force_login(member)
-    assert client.post(reverse("cedula:refresh-referral", args=[referral.pk])).status_code == 403
+    assert client.post(reverse("cedula:refresh-referral", args=[referral.pk])).status_code == 404
 
 
 def test_bulk_refresh_reports_refreshed_and_skipped(client):
@@ -161,7 +163,7 @@ def test_bulk_refresh_refuses_more_than_ten(client):
     assert not CedulaInfo.objects.filter(user__in=referrals, status=CedulaStatus.PENDING).exists()
 
 
-def test_bulk_refresh_with_someone_elses_member_is_forbidden(client):
+def test_bulk_refresh_with_someone_elses_member_is_not_found(client):
     leader = LeaderFactory()
     mine = UserFactory(referred_by=leader)
     stranger = UserFactory()
@@ -169,7 +171,7 @@ def test_bulk_refresh_with_someone_elses_member_is_forbidden(client):
     settle(stranger)
     client.force_login(leader)
     response = client.post(reverse("cedula:refresh-referrals"), {"ids": [mine.pk, stranger.pk]})
-    assert response.status_code == 403
+    assert response.status_code == 404
     assert not CedulaInfo.objects.filter(user__in=[mine, stranger], status=CedulaStatus.PENDING).exists()
 
 

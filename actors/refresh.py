@@ -32,7 +32,8 @@ from accounts.selectors.refresh import (
     sweep_stuck_q,
     sweep_stuck_user_ids,
 )
-from accounts.services.refresh import refresh_mark_pending, refresh_sweep_mark
+from accounts.services.cedulas import cedula_mark_unsent
+from accounts.services.refresh import refresh_mark_pending, refresh_sweep_mark, refresh_take_unsent
 from actors.queues import QUEUE_LOOKUPS, QUEUE_REFRESH
 from actors.runs import RunSummary, claimed_run
 from actors.sending import ready_counts as sending_ready_counts
@@ -104,7 +105,12 @@ def _send(*, user_ids: list[int], queue: str) -> int:
     if not user_ids:
         return 0
     # One AMQP transaction per batch: all of it reaches RabbitMQ or the call raises.
-    return send_lookups(user_ids=user_ids, queue=queue, batch_size=len(user_ids))
+    try:
+        return send_lookups(user_ids=user_ids, queue=queue, batch_size=len(user_ids))
+    except Exception:
+        # Marked pending but never queued: resent as soon as the broker is back.
+        cedula_mark_unsent(user_ids=user_ids)
+        raise
 
 
 def refresh_run_nightly(
@@ -218,3 +224,24 @@ def refresh_run_sweeper(
             summary.sent += sent_lookups + sent_refresh
 
     return claimed_run(job=job, period=period, body=body)
+
+
+def refresh_run_resend_unsent(*, batch_size: int | None = None) -> int:
+    """Send the pending rows whose message never reached the broker; return how many.
+
+    Runs every ``UNSENT_RESEND_SECONDS`` in every scheduler, so after an outage
+    these rows are queued within that time of the broker's return instead of
+    waiting a lease plus a sweep. Rows whose message is in a queue are left to
+    it (they carry no ``unsent_since``). Raises the broker's error, after the rows
+    taken were marked unsent again.
+    """
+    size = max(1, batch_size or settings.REFRESH_BATCH_SIZE)
+    sent = 0
+    while True:
+        by_queue = refresh_take_unsent(limit=size)
+        if not by_queue:
+            return sent
+        for queue, user_ids in by_queue.items():
+            known = queue if queue in (QUEUE_LOOKUPS, QUEUE_REFRESH) else QUEUE_LOOKUPS
+            sent += _send(user_ids=user_ids, queue=known)
+        log.info("resent %s lookup(s) that never reached the broker", sent)

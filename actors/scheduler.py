@@ -26,7 +26,13 @@ from django.conf import settings
 from django.db import connections
 from django.utils import timezone
 
-from actors.refresh import JOB_NIGHTLY, JOB_SWEEPER, refresh_run_nightly, refresh_run_sweeper
+from actors.refresh import (
+    JOB_NIGHTLY,
+    JOB_SWEEPER,
+    refresh_run_nightly,
+    refresh_run_resend_unsent,
+    refresh_run_sweeper,
+)
 from actors.runs import RunSummary, scheduler_period_for, scheduler_run_held, scheduler_slot_start
 
 log = logging.getLogger(__name__)
@@ -162,6 +168,21 @@ def catch_up_check_job(*, scheduler: BlockingScheduler, stop_event: threading.Ev
 # ------------------------------------------------------------------------------
 # The process
 # ------------------------------------------------------------------------------
+JOB_RESEND_UNSENT = "resend_unsent"
+
+
+def resend_unsent_job() -> int:
+    """Queue the rows a broker outage left unsent (cheap when there are none)."""
+    _release_connections()
+    try:
+        return refresh_run_resend_unsent()
+    except Exception as exc:  # noqa: BLE001 — the broker is still down: next interval
+        log.warning("%s: broker still unavailable: %s: %s", JOB_RESEND_UNSENT, type(exc).__name__, exc)
+        return 0
+    finally:
+        _release_connections()
+
+
 def build_scheduler(*, stop_event: threading.Event, now: datetime | None = None) -> BlockingScheduler:
     """A BlockingScheduler with its three jobs, plus a catch-up run now if one is due.
 
@@ -207,6 +228,13 @@ def build_scheduler(*, stop_event: threading.Event, now: datetime | None = None)
         name="nightly catch-up check",
         kwargs={"scheduler": scheduler, "stop_event": stop_event},
         misfire_grace_time=minutes * 60,
+    )
+    scheduler.add_job(
+        resend_unsent_job,
+        trigger=IntervalTrigger(seconds=max(1, settings.UNSENT_RESEND_SECONDS), timezone=tz),
+        id=JOB_RESEND_UNSENT,
+        name="resend unsent lookups",
+        misfire_grace_time=max(1, settings.UNSENT_RESEND_SECONDS),
     )
     schedule_catch_up(scheduler, stop_event=stop_event, now=now, settle=timedelta(0))
     return scheduler

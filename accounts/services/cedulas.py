@@ -89,6 +89,7 @@ def cedula_lookup_send(*, user_id: int, queue: str = QUEUE_LOOKUPS, delay_ms: in
     global _broker_down_until
     if time.monotonic() < _broker_down_until:
         log.warning("lookup enqueue skipped user_id=%s queue=%s: broker marked down", user_id, queue)
+        cedula_mark_unsent(user_ids=[user_id])
         return False
     try:
         sending.send_lookup(user_id=user_id, queue=queue, delay_ms=delay_ms)
@@ -97,8 +98,26 @@ def cedula_lookup_send(*, user_id: int, queue: str = QUEUE_LOOKUPS, delay_ms: in
         log.warning(
             "lookup enqueue failed user_id=%s queue=%s: %s: %s", user_id, queue, type(exc).__name__, exc
         )
+        cedula_mark_unsent(user_ids=[user_id])
         return False
     return True
+
+
+def cedula_mark_unsent(*, user_ids: Iterable[int]) -> int:
+    """Note that these pending rows' messages never reached the broker; never raises.
+
+    The scheduler's resend job (``actors.refresh.refresh_run_resend_unsent``) sends
+    them again within ``UNSENT_RESEND_SECONDS`` once the broker is back: unlike rows
+    whose message is in a queue, they have nothing to wait for.
+    """
+    user_ids = list(user_ids)
+    try:
+        return CedulaInfo.objects.filter(
+            user_id__in=user_ids, status=CedulaStatus.PENDING, unsent_since__isnull=True
+        ).update(unsent_since=timezone.now())
+    except Exception:  # the database may be down too: the sweeper still has the row
+        log.warning("could not mark %s row(s) unsent", len(user_ids), exc_info=True)
+        return 0
 
 
 # ------------------------------------------------------------------------------

@@ -59,3 +59,24 @@ def refresh_sweep_mark(*, user_ids: list[int], condition: Q, queues: Iterable[st
         marked=len(rows),
         reset_processing=sum(1 for _, status, _, _ in rows if status == CedulaStatus.PROCESSING),
     )
+
+
+@transaction.atomic
+def refresh_take_unsent(*, limit: int) -> dict[str, list[int]]:
+    """Take up to ``limit`` pending rows whose message never reached the broker, by queue.
+
+    Taking clears ``unsent_since`` under a row lock, so two schedulers never send
+    one row twice; a send that fails marks the rows again (``cedula_mark_unsent``).
+    """
+    rows = list(
+        CedulaInfo.objects.select_for_update()
+        .filter(status=CedulaStatus.PENDING, unsent_since__isnull=False)
+        .order_by("unsent_since", "user_id")
+        .values_list("user_id", "queue")[:limit]
+    )
+    if rows:
+        CedulaInfo.objects.filter(user_id__in=[user_id for user_id, _ in rows]).update(unsent_since=None)
+    by_queue: dict[str, list[int]] = {}
+    for user_id, queue in rows:
+        by_queue.setdefault(queue, []).append(user_id)
+    return by_queue

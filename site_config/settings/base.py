@@ -279,6 +279,9 @@ REFRESH_WINDOW_SECONDS = env.int("REFRESH_WINDOW_SECONDS", default=4 * 3600)
 # Off only for tests and benchmarks: sends everything as fast as RabbitMQ takes it.
 REFRESH_PACING = env.bool("REFRESH_PACING", default=True)
 SWEEPER_INTERVAL_MINUTES = env.int("SWEEPER_INTERVAL_MINUTES", default=5)
+# Rows whose message never reached the broker (an outage at signup) are resent this
+# often: after the broker is back, a member waits at most this long to be queued.
+UNSENT_RESEND_SECONDS = env.int("UNSENT_RESEND_SECONDS", default=30)
 SCHEDULER_MISFIRE_GRACE_SECONDS = env.int("SCHEDULER_MISFIRE_GRACE_SECONDS", default=6 * 3600)
 # A claimed run still unfinished after this long is taken to be dead (SIGKILL, lost
 # machine): another scheduler may take its period over. Longer than any live run.

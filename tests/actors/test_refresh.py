@@ -484,3 +484,66 @@ def test_sweeper_resends_each_row_to_the_queue_it_waits_on(queues, settings):
     assert drain(QUEUE_LOOKUPS) == []
     assert sorted(drain(QUEUE_REFRESH)) == sorted([never, *stale, legacy])
     assert CedulaInfo.objects.get(user_id=legacy).queue == QUEUE_REFRESH
+
+
+# ------------------------------------------------------------------------------
+# Rows that never reached the broker
+# ------------------------------------------------------------------------------
+@pytest.mark.django_db
+def test_a_signup_send_that_failed_is_resent_by_the_next_resend_run_not_after_a_lease(
+    queues, settings, monkeypatch
+):
+    from accounts.services import cedulas
+
+    (waiting,) = make_rows(
+        {"status": CedulaStatus.PENDING, "queue": QUEUE_LOOKUPS, "requested_at": timezone.now()}
+    )
+    (in_queue,) = make_rows(
+        {"status": CedulaStatus.PENDING, "queue": QUEUE_LOOKUPS, "requested_at": timezone.now()}
+    )
+    good_url = settings.RABBITMQ_URL
+    settings.RABBITMQ_URL = f"amqp://guest:guest@127.0.0.1:{closed_port()}/"
+    import dramatiq
+
+    broker = dramatiq.get_broker()
+    monkeypatch.setattr(
+        broker, "enqueue", lambda *a, **k: (_ for _ in ()).throw(ConnectionError("broker down"))
+    )
+    assert cedula_lookup_send(user_id=waiting, queue=QUEUE_LOOKUPS) is False
+    monkeypatch.undo()
+    monkeypatch.setattr(cedulas, "_broker_down_until", 0.0)
+    settings.RABBITMQ_URL = good_url
+    assert CedulaInfo.objects.get(user_id=waiting).unsent_since is not None
+    assert CedulaInfo.objects.get(user_id=in_queue).unsent_since is None
+
+    # Right away, well inside a lease: the unsent row goes, the one in a queue stays alone.
+    assert refresh_jobs.refresh_run_resend_unsent() == 1
+    assert drain(QUEUE_LOOKUPS) == [waiting]
+    assert CedulaInfo.objects.get(user_id=waiting).unsent_since is None
+    assert refresh_jobs.refresh_run_resend_unsent() == 0
+
+
+@pytest.mark.django_db
+def test_a_resend_that_fails_again_keeps_the_rows_marked(queues, settings):
+    (waiting,) = make_rows({"status": CedulaStatus.PENDING, "queue": QUEUE_REFRESH, "unsent_since": old(0)})
+    good_url = settings.RABBITMQ_URL
+    settings.RABBITMQ_URL = f"amqp://guest:guest@127.0.0.1:{closed_port()}/"
+    with pytest.raises(pika.exceptions.AMQPConnectionError):
+        refresh_jobs.refresh_run_resend_unsent()
+    settings.RABBITMQ_URL = good_url
+    assert CedulaInfo.objects.get(user_id=waiting).unsent_since is not None
+    assert refresh_jobs.refresh_run_resend_unsent() == 1
+    assert drain(QUEUE_REFRESH) == [waiting]
+
+
+@pytest.mark.django_db
+def test_a_failed_bulk_send_marks_its_batch_unsent(queues, settings):
+    due = stale_rows(3)
+    good_url = settings.RABBITMQ_URL
+    settings.RABBITMQ_URL = f"amqp://guest:guest@127.0.0.1:{closed_port()}/"
+    with pytest.raises(pika.exceptions.AMQPConnectionError):
+        refresh_run_nightly(period="test-unsent-bulk", pace=False, batch_size=10)
+    settings.RABBITMQ_URL = good_url
+    assert CedulaInfo.objects.filter(user_id__in=due, unsent_since__isnull=False).count() == 3
+    assert refresh_jobs.refresh_run_resend_unsent() == 3
+    assert sorted(drain(QUEUE_REFRESH)) == sorted(due)

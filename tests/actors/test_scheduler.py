@@ -92,6 +92,7 @@ def test_scheduler_started_after_a_missed_run_runs_it_for_that_period(settings):
             JOB_SWEEPER,
             scheduler_module.CATCH_UP_CHECK_JOB_ID,
             scheduler_module.CATCH_UP_JOB_ID,
+            scheduler_module.JOB_RESEND_UNSENT,
         }
         catch_up = jobs[scheduler_module.CATCH_UP_JOB_ID]
         assert catch_up.kwargs["fire_time"] == at(2, 30)

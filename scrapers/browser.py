@@ -11,6 +11,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
+import sys
+import threading
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
@@ -58,6 +61,46 @@ DESKTOP_CHROME_UA = (
 VIEWPORT = {"width": 1024, "height": 640}
 BLOCKED_RESOURCES = frozenset({"image", "font", "media"})
 CLOSE_TIMEOUT = 10.0
+
+
+DRIVER_LINE_MAX = 2000
+driver_logger = logging.getLogger(f"{__name__}.driver")
+
+
+def _drain_driver(read_fd: int) -> None:
+    """Log the driver's stderr line by line (bounded) until it closes its end."""
+    with os.fdopen(read_fd, "rb", buffering=0) as pipe:
+        for raw in iter(pipe.readline, b""):
+            line = raw.decode(errors="replace").rstrip()
+            if line:
+                driver_logger.warning("playwright driver: %s", line[:DRIVER_LINE_MAX])
+
+
+@contextlib.contextmanager
+def driver_stderr_drained():
+    """While the Playwright driver starts, point ``sys.stderr`` at a pipe of our own.
+
+    Playwright hands the Node driver ``sys.stderr.fileno()`` as its stderr, and Node
+    switches that descriptor to non-blocking. Inside a ``rundramatiq`` worker the
+    descriptor is Dramatiq's log pipe to its parent: once non-blocking, one record
+    larger than the pipe's free space is half-written and every later log line of
+    the worker is lost (docs/stack.md#playwright-driver-stderr). With a pipe of its
+    own, drained by a thread into logging, the driver never touches Dramatiq's.
+    """
+    read_fd, write_fd = os.pipe()
+    threading.Thread(
+        target=_drain_driver, args=(read_fd,), name="playwright-driver-stderr", daemon=True
+    ).start()
+    writer = os.fdopen(write_fd, "w", buffering=1)
+    saved = sys.stderr
+    sys.stderr = writer
+    try:
+        yield
+    finally:
+        sys.stderr = saved
+        # The driver has its own copy of the descriptor; ours closes so the drain
+        # thread ends when the driver does.
+        writer.close()
 
 
 @dataclass
@@ -140,7 +183,8 @@ class BrowserPool:
                 self._idle.clear()  # those pages died with their browser
             executable = find_chromium(self.chromium_path)
             if self._playwright is None:
-                self._playwright = await async_playwright().start()
+                with driver_stderr_drained():
+                    self._playwright = await async_playwright().start()
             # Signals belong to the worker: it closes us in its shutdown hook, after the tasks end.
             self._browser = await self._playwright.chromium.launch(
                 executable_path=executable,

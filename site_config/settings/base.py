@@ -290,16 +290,25 @@ SCHEDULER_RUN_LEASE_SECONDS = env.int("SCHEDULER_RUN_LEASE_SECONDS", default=REF
 # ------------------------------------------------------------------------------
 # Logging: to stderr; personal data is masked by the code that logs it.
 # ------------------------------------------------------------------------------
+LOG_RECORD_MAX_CHARS = env.int("LOG_RECORD_MAX_CHARS", default=8000)
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(process)d %(message)s"},
     },
-    "filters": {"strip_query": {"()": "site_config.log_filters.StripQueryString"}},
+    "filters": {
+        "strip_query": {"()": "site_config.log_filters.StripQueryString"},
+        # Dramatiq logs whole message bodies; a record must never be megabytes.
+        "bounded": {"()": "site_config.log_bounds.BoundRecordSize", "max_chars": LOG_RECORD_MAX_CHARS},
+    },
     "handlers": {
-        "console": {"class": "logging.StreamHandler", "formatter": "plain"},
-        "requests": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["strip_query"]},
+        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["bounded"]},
+        "requests": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["strip_query", "bounded"],
+        },
     },
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
     "loggers": {

@@ -8,7 +8,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat requirements/*.txt | sha1sum | cut -c1-12)
 export DJANGO_SETTINGS_MODULE ?= site_config.settings.local
 
-.PHONY: setup venv chromium migrate run test test-fast lint format check-rabbitmq
+.PHONY: setup venv chromium migrate run test test-fast test-faults lint format check-rabbitmq
 
 setup: venv chromium
 
@@ -36,11 +36,15 @@ run: setup migrate check-rabbitmq
 	@$(VENV)/bin/honcho --procfile compose/local/Procfile --app-root . start
 
 test: setup check-rabbitmq
-	@DJANGO_SETTINGS_MODULE=site_config.settings.test $(VENV)/bin/pytest $(PYTEST_ARGS)
+	@DJANGO_SETTINGS_MODULE=site_config.settings.test $(VENV)/bin/pytest -m "not faults" $(PYTEST_ARGS)
+
+# Faults injected into private copies of RabbitMQ and PostgreSQL (tests/faults/), ~minutes.
+test-faults: setup check-rabbitmq
+	@DJANGO_SETTINGS_MODULE=site_config.settings.test $(VENV)/bin/pytest -m faults tests/faults -s $(PYTEST_ARGS)
 
 # Everything that needs neither RabbitMQ nor Chromium (no broker check, no browser install).
 test-fast: venv
-	@DJANGO_SETTINGS_MODULE=site_config.settings.test $(VENV)/bin/pytest -m "not broker and not browser and not e2e" $(PYTEST_ARGS)
+	@DJANGO_SETTINGS_MODULE=site_config.settings.test $(VENV)/bin/pytest -m "not broker and not browser and not e2e and not faults" $(PYTEST_ARGS)
 
 lint: venv
 	@$(VENV)/bin/ruff check .

@@ -3,10 +3,6 @@ threaded server, the real database), as an attacker would send them."""
 
 from __future__ import annotations
 
-import http.cookiejar
-import re
-import urllib.parse
-import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -15,45 +11,11 @@ from django.utils import timezone
 
 from accounts.models import CedulaInfo, CedulaStatus, User
 from tests.fixtures.factories import DEFAULT_PASSWORD, LeaderFactory, UserFactory
+from tests.fixtures.http import Browser
 from tests.fixtures.rows import old
 
 # Signups queue their lookup on the real broker (this run's own queues).
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.broker]
-
-
-class Browser:
-    """A cookie-keeping HTTP client that posts forms with their CSRF token."""
-
-    def __init__(self, base: str) -> None:
-        self.base = base
-        self.opener = urllib.request.build_opener(
-            urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()), _NoRedirect()
-        )
-
-    def get(self, path: str) -> tuple[int, str]:
-        try:
-            with self.opener.open(self.base + path, timeout=60) as response:
-                return response.status, response.read().decode()
-        except urllib.error.HTTPError as error:
-            return error.code, error.read().decode()
-
-    def token(self, path: str) -> str:
-        _, html = self.get(path)
-        return re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', html).group(1)
-
-    def post(self, path: str, data: dict, token: str) -> int:
-        body = urllib.parse.urlencode({**data, "csrfmiddlewaretoken": token}, doseq=True).encode()
-        request = urllib.request.Request(self.base + path, data=body, headers={"Referer": self.base + path})
-        try:
-            with self.opener.open(request, timeout=60) as response:
-                return response.status
-        except urllib.error.HTTPError as error:
-            return error.code
-
-
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, *args, **kwargs):
-        return None
 
 
 def _parallel(count: int, workers: int, fn) -> list:

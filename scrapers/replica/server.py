@@ -6,6 +6,7 @@ stdlib only: a ``ThreadingHTTPServer`` (one daemon thread per connection, HTTP/1
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import email.parser
 import email.policy
 import json
@@ -248,7 +249,7 @@ class ReplicaHandler(BaseHTTPRequestHandler):
             return reply(wsp.message_reply(wsp.UPSTREAM_TIMEOUT_TEXT, success=False), "upstream_timeout")
         if switches.take("maintenance"):
             return reply(wsp.message_reply(wsp.MAINTENANCE_TEXT, success=False), "maintenance")
-        citizen = lookup(app.citizens, nuip)
+        citizen = self._citizen(nuip)
         stats.lookup("wsp", nuip)
         return reply(wsp.citizen_reply(citizen), citizen.estado)
 
@@ -388,9 +389,33 @@ class ReplicaHandler(BaseHTTPRequestHandler):
             election_id = -1
         if election_id not in consultacenso.election_ids():
             return reply(consultacenso.error_reply(consultacenso.BAD_ELECTION_TEXT), "bad_eleccion")
-        citizen = lookup(app.citizens, documento)
+        citizen = self._citizen(documento)
         stats.lookup("consultacenso", documento)
         return reply(consultacenso.citizen_reply(citizen), citizen.estado)
+
+    def _citizen(self, nuip: str):
+        """The census row of ``nuip``, after the per-cédula switches.
+
+        ``hang_nuip`` never answers that cédula, ``lookup_hold`` holds every census lookup
+        that long (both counted as in flight, so overlapping lookups of one cédula show in
+        ``stats.concurrent_lookups``) and ``place_text`` replaces a found voting place.
+        """
+        stats, switches = self.app.stats, self.app.switches
+        stats.lookup_started(nuip)
+        try:
+            if nuip == switches.value("hang_nuip"):
+                stats.outcome("replica", "hang_nuip")
+                self.app.stopping.wait(HANG_SECONDS)
+            hold = float(switches.value("lookup_hold"))  # type: ignore[arg-type]
+            if hold > 0:
+                self.app.stopping.wait(hold)
+            citizen = lookup(self.app.citizens, nuip)
+            text = switches.value("place_text")
+            if text and citizen.estado == "found":
+                citizen = dataclasses.replace(citizen, puesto=text, direccion=text)
+            return citizen
+        finally:
+            stats.lookup_ended(nuip)
 
     # ---- index and control -----------------------------------------------------------------------
 

@@ -27,9 +27,12 @@ COUNT_SWITCHES = (
     "captcha_fail",
     "consultacenso_down",
 )
-SECONDS_SWITCHES = ("latency", "captcha_delay")
+SECONDS_SWITCHES = ("latency", "captcha_delay", "lookup_hold")
 BOOL_SWITCHES = ("waf_headless",)
 TEXT_SWITCHES = ("captcha_key",)
+# Text switches that may be "" (off): a cédula whose lookups hang on both sources, and a
+# text that replaces a found citizen's voting place (markup tests: what a scraper reads).
+OPTIONAL_TEXT_SWITCHES = ("hang_nuip", "place_text")
 
 DEFAULT_CAPTCHA_KEY = "replica-key"
 
@@ -37,7 +40,10 @@ DEFAULT_CAPTCHA_KEY = "replica-key"
 def default_switches() -> dict[str, object]:
     """The built-in defaults (the CLI may override some of them at start)."""
     switches: dict[str, object] = dict.fromkeys(COUNT_SWITCHES, False)
-    switches.update(latency=0.0, captcha_delay=0.5, waf_headless=True, captcha_key=DEFAULT_CAPTCHA_KEY)
+    switches.update(
+        latency=0.0, captcha_delay=0.5, lookup_hold=0.0, waf_headless=True, captcha_key=DEFAULT_CAPTCHA_KEY
+    )
+    switches.update(dict.fromkeys(OPTIONAL_TEXT_SWITCHES, ""))
     return switches
 
 
@@ -65,6 +71,10 @@ def coerce_switch(name: str, value: object) -> object:
         if isinstance(value, str) and value:
             return value
         raise SwitchError(f"{name}: expected a non-empty string, got {value!r}")
+    if name in OPTIONAL_TEXT_SWITCHES:
+        if isinstance(value, str) and len(value) <= 2000:
+            return value
+        raise SwitchError(f'{name}: expected a string ("" for off), got {value!r}')
     raise SwitchError(f"unknown switch: {name!r}")
 
 
@@ -131,6 +141,9 @@ class Stats:
             self._outcomes: Counter[str] = Counter()
             self._lookups: Counter[str] = Counter()
             self._by_source: dict[str, Counter[str]] = {"wsp": Counter(), "consultacenso": Counter()}
+            # Per cédula: lookups being answered right now, and the most at once.
+            self._in_flight: Counter[str] = Counter()
+            self._max_in_flight: Counter[str] = Counter()
             self._started = time.time()
 
     def request(self, method: str, path: str) -> None:
@@ -153,9 +166,21 @@ class Stats:
             self._lookups[nuip] += 1
             self._by_source[source][nuip] += 1
 
+    def lookup_started(self, nuip: str) -> None:
+        """A lookup request for ``nuip`` is being handled (paired with ``lookup_ended``)."""
+        with self._lock:
+            self._in_flight[nuip] += 1
+            self._max_in_flight[nuip] = max(self._max_in_flight[nuip], self._in_flight[nuip])
+
+    def lookup_ended(self, nuip: str) -> None:
+        with self._lock:
+            self._in_flight[nuip] -= 1
+
     def snapshot(self) -> dict[str, object]:
         with self._lock:
             return {
+                # Only cédulas looked up more than once at the same moment.
+                "concurrent_lookups": {nuip: n for nuip, n in self._max_in_flight.items() if n > 1},
                 "requests": dict(self._requests),
                 "captcha": dict(self._captcha),
                 "outcomes": dict(self._outcomes),

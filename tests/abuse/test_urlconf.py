@@ -124,3 +124,25 @@ def test_someone_elses_id_answers_like_an_unknown_id(route, role, method, strang
     info = CedulaInfo.objects.get(user=stranger)
     assert info.status == CedulaStatus.FOUND, f"{route.name} as {role} started a lookup of a stranger"
     assert stranger.nombre_completo.encode() not in foreign.content
+
+
+@pytest.fixture
+def leader_without_census_rows():
+    """A leader and a referral, neither with a census row (accounts made outside the
+    signup flow, imported contacts)."""
+    leader = LeaderFactory(is_staff=True, is_superuser=True)
+    referral = UserFactory(referred_by=leader)
+    CedulaInfo.objects.filter(user__in=[leader, referral]).delete()
+    return leader, referral
+
+
+@pytest.mark.parametrize("route", ROUTES, ids=lambda r: r.name)
+def test_every_page_stands_on_a_missing_census_row(route, leader_without_census_rows):
+    leader, referral = leader_without_census_rows
+    client = Client(raise_request_exception=False)
+    client.force_login(leader)
+    for query in ("", "?q=Miembro", f"?q={referral.cedula[:4]}", "?cambios=1"):
+        response = client.get(route.url(referral.pk) + query)
+        if hasattr(response, "streaming_content"):
+            b"".join(response.streaming_content)
+        assert response.status_code < 500, f"{route.name}{query}: {response.status_code}"

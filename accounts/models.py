@@ -156,10 +156,12 @@ class CedulaInfo(models.Model):
     claimed_at = models.DateTimeField("tomado el", null=True, blank=True)
     lease_expires_at = models.DateTimeField("reserva vence el", null=True, blank=True)
     claim_token = models.CharField("token de reserva", max_length=64, blank=True)
-    # The Dramatiq message that holds the claim: a retry of that same message (its
-    # result could not be written, say the database was restarting) takes the row
-    # back at once instead of waiting out its own lease.
+    # The Dramatiq message (and its retry number) that holds the claim: a later retry
+    # of that same message (its result could not be written, say the database was
+    # restarting) takes the row back at once instead of waiting out its own lease. A
+    # redelivery with the same retry number does not: its first delivery may still run.
     claim_message_id = models.CharField("mensaje de la reserva", max_length=64, blank=True)
+    claim_retries = models.PositiveIntegerField("reintento de la reserva", default=0)
     # Set when the lookup message could not be handed to the broker (outage): the
     # scheduler resends such rows within a minute, apart from rows in flight.
     unsent_since = models.DateTimeField("sin enviar desde", null=True, blank=True)

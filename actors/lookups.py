@@ -85,7 +85,11 @@ def _run(args: tuple, kwargs: dict, *, queue: str) -> None:
 
     try:
         claim, outcome = cedulas.cedula_lookup_run(
-            user_id=user_id, final_attempt=final_attempt, perform=perform, message_id=message_id
+            user_id=user_id,
+            final_attempt=final_attempt,
+            perform=perform,
+            message_id=message_id,
+            retries=retries,
         )
     except (LookupPermanentError, LookupRetriesExhausted):
         raise

@@ -279,13 +279,15 @@ class Claim:
     lease_expires_at: object = None
 
 
-def cedula_claim(*, user_id: int, message_id: str = "") -> Claim:
+def cedula_claim(*, user_id: int, message_id: str = "", retries: int = 0) -> Claim:
     """Take the row for one lookup with a lease.
 
-    ``message_id`` (the Dramatiq message's id, the same on every retry) is stored
-    with the claim: when that message comes back after its result could not be
-    written (the database was restarting), it takes its own row back at once
-    instead of waiting out the lease it still holds.
+    ``message_id`` (the Dramatiq message's id, the same on every retry) and
+    ``retries`` (its retry number) are stored with the claim: when a later retry of
+    that message comes back after its result could not be written (the database
+    was restarting), it takes its own row back at once instead of waiting out the
+    lease it still holds. A broker redelivery carries the same retry number and
+    waits like anyone else: its first delivery may still be running elsewhere.
 
     Raises LookupPermanentError when the user does not exist.
     """
@@ -304,12 +306,16 @@ def cedula_claim(*, user_id: int, message_id: str = "") -> Claim:
             Q(status=CedulaStatus.PENDING)
             | Q(status=CedulaStatus.PROCESSING, lease_expires_at__lt=now)
             | Q(status=CedulaStatus.PROCESSING, lease_expires_at__isnull=True)
-            | (Q(status=CedulaStatus.PROCESSING, claim_message_id=message_id) & ~Q(claim_message_id=""))
+            | (
+                Q(status=CedulaStatus.PROCESSING, claim_message_id=message_id, claim_retries__lt=retries)
+                & ~Q(claim_message_id="")
+            )
         )
         .update(
             status=CedulaStatus.PROCESSING,
             claim_token=token,
             claim_message_id=message_id,
+            claim_retries=retries,
             unsent_since=None,
             claimed_at=now,
             lease_expires_at=now + timedelta(seconds=settings.LOOKUP_LEASE_SECONDS),
@@ -426,7 +432,12 @@ def _tracked_snapshot(info: CedulaInfo, *, status: str) -> dict[str, str]:
 
 
 def cedula_lookup_run(
-    *, user_id: int, final_attempt: bool, perform: Callable[[str], LookupResult], message_id: str = ""
+    *,
+    user_id: int,
+    final_attempt: bool,
+    perform: Callable[[str], LookupResult],
+    message_id: str = "",
+    retries: int = 0,
 ) -> tuple[Claim, RecordOutcome | None]:
     """Claim the row, run ``perform(cedula)`` and record what it returned.
 
@@ -434,7 +445,7 @@ def cedula_lookup_run(
     nothing about worker processes or event loops. A ``BaseException`` from it
     (time limit, shutdown) releases the row as a transient timeout first.
     """
-    claim = cedula_claim(user_id=user_id, message_id=message_id)
+    claim = cedula_claim(user_id=user_id, message_id=message_id, retries=retries)
     if claim.result != ClaimResult.CLAIMED:
         return claim, None
     try:

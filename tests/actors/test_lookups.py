@@ -134,10 +134,16 @@ def test_a_failed_write_is_retried_with_the_kept_result_without_a_second_scrape(
     assert len(scrapes) == 1
 
 
-def test_another_message_still_waits_for_a_live_lease(monkeypatch, on_attempt):
+def test_only_a_later_retry_of_the_same_message_takes_a_live_claim_back():
     user = UserFactory()
-    claim = cedulas.cedula_claim(user_id=user.pk, message_id="first")
-    assert claim.result == cedulas.ClaimResult.CLAIMED
-    assert cedulas.cedula_claim(user_id=user.pk, message_id="second").result == cedulas.ClaimResult.LEASE_HELD
-    assert cedulas.cedula_claim(user_id=user.pk, message_id="").result == cedulas.ClaimResult.LEASE_HELD
-    assert cedulas.cedula_claim(user_id=user.pk, message_id="first").result == cedulas.ClaimResult.CLAIMED
+
+    def claim(message_id, retries=0):
+        return cedulas.cedula_claim(user_id=user.pk, message_id=message_id, retries=retries).result
+
+    assert claim("first") == cedulas.ClaimResult.CLAIMED
+    assert claim("second") == cedulas.ClaimResult.LEASE_HELD  # another message
+    assert claim("") == cedulas.ClaimResult.LEASE_HELD
+    # A broker redelivery (same retry number): its first delivery may still be scraping.
+    assert claim("first") == cedulas.ClaimResult.LEASE_HELD
+    assert claim("first", retries=1) == cedulas.ClaimResult.CLAIMED  # Dramatiq's retry: the attempt ended
+    assert claim("first", retries=1) == cedulas.ClaimResult.LEASE_HELD

@@ -209,6 +209,30 @@ def test_two_refresh_runs_at_once_send_each_due_row_once(fault_env, node):
     assert CedulaInfo.objects.filter(user_id__in=due, status=CedulaStatus.PENDING).count() == len(due)
 
 
+def test_two_schedulers_send_each_due_row_once(fault_env, node, tmp_path):
+    """Two real `runscheduler` processes with a nightly run due every minute."""
+    due = stale_rows(300)
+    env = {**fault_env, "REFRESH_CRON": "* * * * *", "REFRESH_PACING": "false", "REFRESH_BATCH_SIZE": "50"}
+    schedulers = [Scheduler(env, tmp_path / f"scheduler{n}.log").start() for n in range(2)]
+    try:
+        # Both fire for the same minute (or catch up a missed one at start): one claims it.
+        sent = wait_for(
+            lambda: node.message_count(QUEUE_REFRESH) >= len(due) and node.message_count(QUEUE_REFRESH),
+            timeout=100,
+            interval=1,
+            message="the nightly run of one of the two schedulers",
+        )
+        time.sleep(5)  # anything the other scheduler would send has arrived by now
+        sent = node.message_count(QUEUE_REFRESH)
+        done = [s.log().count("nightly_refresh done") for s in schedulers]
+        skipped = [s.log().count("nightly_refresh skipped") for s in schedulers]
+        print(f"two schedulers: messages={sent} due={len(due)} runs_done={done} runs_skipped={skipped}")
+        assert sent == len(due)
+    finally:
+        for scheduler in schedulers:
+            scheduler.stop()
+
+
 def test_a_broker_down_at_signup_is_caught_up_after_it_returns(fault_env, node, replica_clean, tmp_path):
     env = {**fault_env, "UNSENT_RESEND_SECONDS": "30"}
     web = Web(env, tmp_path / "web.log").start()

@@ -124,6 +124,7 @@ def worker_env(replica, django_db_setup, django_db_blocker, tmp_path_factory) ->
         "DATABASE_URL": url,
         "REGISTRADURIA_WSP_URL": replica.wsp_url,
         "REGISTRADURIA_CONSULTACENSO_URL": replica.consultacenso_url,
+        "REGISTRADURIA_ELECCIONESCOLOMBIA_URL": replica.eleccionescolombia_url,
         "TWOCAPTCHA_SERVER": replica.captcha_server,
         "TWOCAPTCHA_POLLING_INTERVAL": "0.1",
         "PYTHONUNBUFFERED": "1",

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 import time
 from dataclasses import dataclass, field, replace
 
@@ -29,18 +28,17 @@ from .registraduria import LookupResult, LookupStatus
 from .sources import DEFAULT_ORDER
 from .sources import SOURCES as SOURCE_REGISTRY
 from .sources.base import Failed, LookupContext
+from .text import clean_cedula
 
 logger = logging.getLogger(__name__)
 
 SOURCES = DEFAULT_ORDER
 FALLBACK_STATUSES = frozenset({LookupStatus.BLOCKED, LookupStatus.SITE_ERROR})
-_CEDULA_SEPARATORS = re.compile(r"[.\s,\-]")
-_CEDULA_FORMAT = re.compile(r"[1-9][0-9]{2,9}")
 
 
 @dataclass
 class ClientConfig:
-    """Everything the client needs; build it from Django settings with ``accounts.scraping``.
+    """Everything the client needs; build it from Django settings with ``actors.registraduria``.
 
     ``sources`` are tried in order (the next one only when the previous answered BLOCKED or
     SITE_ERROR); each name is a key of ``scrapers.sources.SOURCES``. A source's URL is
@@ -72,12 +70,6 @@ class ClientConfig:
         # Dataclass repr would print the API key.
         fields = {k: v for k, v in vars(self).items() if k != "twocaptcha_api_key"}
         return f"ClientConfig({', '.join(f'{k}={v!r}' for k, v in fields.items())}, twocaptcha_api_key=***)"
-
-
-def clean_cedula(value: object) -> str | None:
-    """Return the cédula as bare digits, or None when it cannot be one (3-10 digits, no leading 0)."""
-    text = _CEDULA_SEPARATORS.sub("", "" if value is None else str(value))
-    return text if _CEDULA_FORMAT.fullmatch(text) else None
 
 
 def _first_line(exc: BaseException) -> str:

@@ -6,6 +6,7 @@ pytest_plugins = [
     "tests.fixtures.factories",
     "tests.fixtures.replica",
     "tests.fixtures.browser",
+    "tests.fixtures.worker",
 ]
 
 

@@ -18,11 +18,10 @@ from playwright.async_api import Error as PlaywrightError
 from playwright.async_api import Frame, Page, Response
 
 from ..captcha import CaptchaSolver
-from ..registraduria import LookupResult, LookupStatus, cap_raw, fold
+from ..registraduria import LookupResult, LookupStatus
+from ..text import cap_raw, is_waf_page
 
 logger = logging.getLogger("scrapers.client")
-
-WAF_MARKER = "evento de seguridad"
 
 # One round trip for what the page says about itself; re-read on every attempt.
 _READ_FORM_JS = """() => {
@@ -94,7 +93,7 @@ async def load(page: Page, url: str, ready_selector: str) -> None:
             if status < 400 and await page.locator(ready_selector).count() > 0:
                 return
             body = await text_of(response)
-        if WAF_MARKER in fold(body):
+        if is_waf_page(body):
             raise Failed(
                 LookupResult(LookupStatus.BLOCKED, raw=cap_raw(body), error=f"WAF page on GET ({status})")
             )

@@ -22,9 +22,9 @@ from ..registraduria import (
     _parse_json_reply,
     _scalar_text,
     clean_text,
-    fold,
     novedad_status,
 )
+from ..text import fold
 from .base import LookupContext, Source, body_of, load, path_endswith, server_error, set_v2_token, submit
 
 API_PATH = "/api/v1/citizen/get-information"

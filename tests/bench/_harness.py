@@ -82,7 +82,8 @@ class Replica:
     def env(self) -> dict[str, str]:
         return {
             "REGISTRADURIA_WSP_URL": f"{self.base_url}/censo/consultar/",
-            "REGISTRADURIA_CONSULTACENSO_URL": f"{self.base_url}/consultacenso/",
+            "REGISTRADURIA_CONSULTACENSO_URL": f"{self.base_url}/consultar/",
+            "REGISTRADURIA_ELECCIONESCOLOMBIA_URL": f"{self.base_url}/identificacion",
             "TWOCAPTCHA_SERVER": self.base_url,
             "TWOCAPTCHA_POLLING_INTERVAL": "0.05",
         }

@@ -106,7 +106,8 @@ def measured_signups(count: int, rate: float, offset: int, timeout: float = 300)
 
 def backlog(count: int) -> None:
     from accounts.models import CedulaInfo, CedulaStatus, User
-    from accounts.services.cedulas import QUEUE_REFRESH, cedula_lookup_send_many
+    from actors.queues import QUEUE_REFRESH
+    from actors.sending import send_lookups
 
     users = User.objects.bulk_create(
         User(cedula=str(90_000_000 + i), nombre_completo="Backlog", password="!") for i in range(count)
@@ -114,7 +115,7 @@ def backlog(count: int) -> None:
     if users[0].pk is None:  # databases that don't return ids from bulk_create
         users = list(User.objects.filter(nombre_completo="Backlog"))
     CedulaInfo.objects.bulk_create(CedulaInfo(user=u, status=CedulaStatus.PENDING) for u in users)
-    sent = cedula_lookup_send_many(user_ids=[u.pk for u in users], queue=QUEUE_REFRESH, batch_size=1000)
+    sent = send_lookups(user_ids=[u.pk for u in users], queue=QUEUE_REFRESH, batch_size=1000)
     assert sent == count, sent
 
 
@@ -157,7 +158,7 @@ def main() -> None:
         backlog(args.backlog)
         time.sleep(3)  # let the worker fill its threads with refresh work
         from accounts.services.cedulas import QUEUE_REFRESH
-        from tests.actors.conftest import queue_counts
+        from tests.fixtures.broker import queue_counts
 
         before = queue_counts(QUEUE_REFRESH)
         late = measured_signups(args.backlog_signups, 1.0, offset=30_000)

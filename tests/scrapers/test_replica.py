@@ -18,8 +18,9 @@ from twocaptcha import TwoCaptcha
 from twocaptcha.api import ApiClient
 from twocaptcha.exceptions.api import ApiException, NetworkException
 
-from scrapers.registraduria import LookupStatus, fold, parse_consultacenso, parse_response
+from scrapers.registraduria import LookupStatus, parse_consultacenso, parse_response
 from scrapers.replica.captcha import TokenAuthority
+from scrapers.text import fold
 from tests.fixtures.replica import start_replica, stop_replica
 
 WSP_SITEKEY = "6LcthjAgAAAAAFIQLxy52074zanHv47cIvmIHglH"

@@ -1,0 +1,62 @@
+"""Admin for census lookups and their change history (imported by accounts/admin.py)."""
+
+from django.conf import settings
+from django.contrib import admin, messages
+
+from accounts.models import CedulaChange, CedulaInfo
+from accounts.services.cedulas import QUEUE_LOOKUPS, QUEUE_REFRESH, cedula_refresh_many
+
+
+@admin.register(CedulaInfo)
+class CedulaInfoAdmin(admin.ModelAdmin):
+    list_display = (
+        "user",
+        "status",
+        "departamento",
+        "municipio",
+        "puesto",
+        "mesa",
+        "source",
+        "attempts",
+        "fetched_at",
+        "requested_at",
+    )
+    list_filter = ("status", "source", "departamento", "fetched_at")
+    search_fields = ("user__cedula", "user__nombre_completo", "puesto", "municipio")
+    list_select_related = ("user",)
+    raw_id_fields = ("user",)
+    ordering = ("-updated_at",)
+    actions = ["consultar_de_nuevo"]
+    readonly_fields = (
+        "claim_token",
+        "claimed_at",
+        "lease_expires_at",
+        "created_at",
+        "updated_at",
+        "raw_response",
+        "error_detail",
+    )
+
+    @admin.action(description="Consultar de nuevo")
+    def consultar_de_nuevo(self, request, queryset):
+        users = [info.user for info in queryset.select_related("user")]
+        # A handful goes ahead of the nightly backlog; a mass re-check joins it.
+        queue = QUEUE_LOOKUPS if len(users) <= settings.LOOKUP_BULK_REFRESH_LIMIT else QUEUE_REFRESH
+        outcomes = cedula_refresh_many(requester=request.user, targets=users, queue=queue, budgeted=False)
+        accepted = sum(1 for outcome in outcomes.values() if outcome.accepted)
+        skipped = len(outcomes) - accepted
+        self.message_user(
+            request,
+            f"{accepted} en actualización, {skipped} omitidas (en curso o en periodo de espera).",
+            messages.SUCCESS if accepted else messages.WARNING,
+        )
+
+
+@admin.register(CedulaChange)
+class CedulaChangeAdmin(admin.ModelAdmin):
+    list_display = ("user", "changed_at", "source")
+    list_filter = ("source", "changed_at")
+    search_fields = ("user__cedula", "user__nombre_completo")
+    list_select_related = ("user",)
+    raw_id_fields = ("user",)
+    readonly_fields = ("user", "changed_at", "source", "old", "new")

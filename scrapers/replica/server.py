@@ -410,11 +410,14 @@ class ReplicaHandler(BaseHTTPRequestHandler):
         self._send(HTTPStatus.OK, consultacenso.elections_reply(), "application/json; charset=utf-8")
 
     def consultacenso_lookup(self) -> None:
-        """``POST /back/api/consulta``. Check order: down, body, captcha, documento, elección, census."""
+        """``POST /back/api/consulta``. Check order: down, WAF, body, captcha, documento, elección, census."""
         body = self._body()
         if body is None or self._consultacenso_down():
             return
         app, stats = self.app, self.app.stats
+        if app.switches.take("consultacenso_waf"):
+            stats.outcome("consultacenso", "waf")
+            return self._send(HTTPStatus.OK, wsp.render_waf_page(), "text/html; charset=UTF-8")
 
         def reply(payload: bytes, outcome: str, status: int = HTTPStatus.OK) -> None:
             stats.outcome("consultacenso", outcome)
@@ -431,6 +434,8 @@ class ReplicaHandler(BaseHTTPRequestHandler):
             reason = "missing"
         else:
             reason = app.tokens.verify(captcha_token, CONSULTACENSO_SITEKEY)
+        if app.switches.take("consultacenso_captcha_reject"):
+            reason = "forced"
         if reason:
             stats.captcha(f"rejected: {reason}")
             return reply(consultacenso.error_reply(consultacenso.CAPTCHA_TEXT), "captcha_rejected")

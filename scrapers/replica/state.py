@@ -26,6 +26,8 @@ COUNT_SWITCHES = (
     "captcha_reject",
     "captcha_fail",
     "consultacenso_down",
+    "consultacenso_waf",
+    "consultacenso_captcha_reject",
     # eleccionescolombia: its page and its API, the same faults as wsp's.
     "ec_hang",
     "ec_hang_get",

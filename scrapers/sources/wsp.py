@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
+
+from playwright.async_api import Page
+from playwright.async_api import TimeoutError as PlaywrightTimeoutError
 
 from ..registraduria import LookupResult, LookupStatus, parse_response
 from .base import LookupContext, Source, load, read_form, same_path, server_error, set_v2_token, submit
@@ -37,11 +41,19 @@ async def lookup(ctx: LookupContext, number: str) -> LookupResult:
             result = parse_response(body)
         result = server_error(result, response)
         if result.status == LookupStatus.SESSION_EXPIRED and attempt == 1:
-            # The page's JS reloads itself on this reply; we load afresh (new nonce, new cookie).
+            # The page's JS reloads itself on this reply. Let that reload land first: arriving
+            # after our own load, it would wipe the filled form and replace the nonce under us.
+            if not navigated:
+                await _own_reload(page)
             logger.info("session expired; reloading once")
             continue
         return result
     return result
+
+
+async def _own_reload(page: Page) -> None:
+    with contextlib.suppress(PlaywrightTimeoutError):
+        await page.wait_for_event("framenavigated", lambda frame: frame == page.main_frame, timeout=2000)
 
 
 SOURCE = Source(

@@ -183,10 +183,6 @@ class CedulaInfo(models.Model):
     def is_in_flight(self) -> bool:
         return self.status in CedulaStatus.in_flight()
 
-    @property
-    def is_final(self) -> bool:
-        return self.status in CedulaStatus.final()
-
 
 class CedulaChange(models.Model):
     """One change of a member's voting place or census status between two lookups."""

@@ -14,7 +14,7 @@ from django.core.exceptions import ValidationError
 
 from scrapers.text import CEDULA_MAX_DIGITS, CEDULA_MIN_DIGITS, fold, strip_cedula
 
-# --- Cédula (registraduria.md §5) ----------------------------------------------------
+# --- Cédula (docs/registraduria.md#cedulas) ------------------------------------------
 # Room for a fully formatted 10-digit cédula ("1.234.567.890") plus stray spaces.
 CEDULA_INPUT_MAX_LENGTH = 20
 _CEDULA_DIGITS = re.compile(r"[0-9]+", re.ASCII)

@@ -186,12 +186,13 @@ def build_scheduler(*, stop_event: threading.Event, now: datetime | None = None)
         misfire_grace_time=max(1, settings.SCHEDULER_MISFIRE_GRACE_SECONDS),
     )
     minutes = settings.SWEEPER_INTERVAL_MINUTES
+    slot_trigger = IntervalTrigger(
+        minutes=minutes, start_date=scheduler_slot_start(now=now, minutes=minutes), timezone=tz
+    )
     scheduler.add_job(
         sweeper_job,
         # Aligned on slot boundaries so every scheduler fires at the same moments.
-        trigger=IntervalTrigger(
-            minutes=minutes, start_date=scheduler_slot_start(now=now, minutes=minutes), timezone=tz
-        ),
+        trigger=slot_trigger,
         id=JOB_SWEEPER,
         name="sweeper",
         kwargs={"stop_event": stop_event},
@@ -201,9 +202,7 @@ def build_scheduler(*, stop_event: threading.Event, now: datetime | None = None)
     # (SIGKILL) while other schedulers keep running is taken over by one of them.
     scheduler.add_job(
         catch_up_check_job,
-        trigger=IntervalTrigger(
-            minutes=minutes, start_date=scheduler_slot_start(now=now, minutes=minutes), timezone=tz
-        ),
+        trigger=slot_trigger,
         id=CATCH_UP_CHECK_JOB_ID,
         name="nightly catch-up check",
         kwargs={"scheduler": scheduler, "stop_event": stop_event},

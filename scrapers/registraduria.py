@@ -281,9 +281,10 @@ def _has(text: str, markers: tuple[str, ...]) -> bool:
 
 
 def novedad_status(novedad: str) -> tuple[LookupStatus, bool]:
-    """``(status, deceased)`` for the text of a NOVEDAD cell, by the ANI vocabulary (registraduria.md §3).
+    """``(status, deceased)`` for the text of a NOVEDAD cell, by the ANI vocabulary.
 
-    Compared accent- and case-insensitively:
+    The states are listed in docs/registraduria.md#novedades. Compared accent- and
+    case-insensitively:
 
     - "Pendiente …" → ``PENDING``;
     - "… Pérdida o Suspensión de los Derechos Políticos" (both "Vigente con …" and "Baja por …")
@@ -410,7 +411,7 @@ def parse_response(body: str) -> LookupResult:
 
     Pure and total: any input (``None``, bytes, junk, truncated or oddly shaped JSON, megabytes
     of garbage) gives a result, never an exception, in milliseconds. ``source`` is ``"wsp"``.
-    The rules, in order (registraduria.md §3):
+    The rules, in order (docs/registraduria.md#parsing):
 
     - not JSON: ``BLOCKED`` when it is the WAF page ("se presentó un evento de seguridad"),
       else ``SITE_ERROR`` (empty, cut short, an error page: transient);

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-# --- Cédula (docs/registraduria.md, "Cédulas and places") ----------------------------
+# --- Cédula (docs/registraduria.md#cedulas) -----------------------------------------
 CEDULA_MIN_DIGITS = 3
 CEDULA_MAX_DIGITS = 10
 # What people type between digits: dots, commas, spaces, dashes.

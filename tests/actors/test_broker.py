@@ -7,6 +7,8 @@ from actors.queues import QUEUE_REFRESH
 from actors.sending import send_lookups
 from tests.fixtures.broker import delete_queues, purge_queues, queue_counts
 
+pytestmark = pytest.mark.broker
+
 
 @pytest.fixture(autouse=True)
 def _empty_queues():

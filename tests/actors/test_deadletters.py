@@ -16,7 +16,7 @@ from actors.lookups import lookup_cedula, refresh_cedula
 from tests.fixtures.broker import purge_queues, queue_counts
 from tests.fixtures.factories import UserFactory
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.broker, pytest.mark.django_db]
 
 
 @pytest.fixture(autouse=True)

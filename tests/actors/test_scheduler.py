@@ -29,8 +29,9 @@ from actors.queues import QUEUE_REFRESH
 from actors.refresh import JOB_NIGHTLY, JOB_SWEEPER
 from actors.runs import scheduler_period_for, scheduler_run_release
 from tests.fixtures.broker import drain, queue_exists, ready
+from tests.fixtures.processes import ROOT
 from tests.fixtures.rows import stale_rows
-from tests.fixtures.worker import ROOT, database_url
+from tests.fixtures.worker import database_url
 
 BOGOTA = ZoneInfo("America/Bogota")
 

@@ -21,16 +21,12 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 import tempfile
 import threading
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-
 from tests.bench._harness import (
-    Replica,
     Worker,
     bench_database,
     delete_lookup_queues,
@@ -38,6 +34,7 @@ from tests.bench._harness import (
     percentile,
     purge_lookup_queues,
     setup_django,
+    start_replica,
 )
 
 DB_NAME = "paginamadre_bench_pipeline"
@@ -128,7 +125,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=8)
     args = parser.parse_args()
 
-    replica = Replica("--captcha-delay", "0")
+    replica = start_replica("--captcha-delay", "0")[0]
     database_url = bench_database(DB_NAME)
     setup_django(database_url, replica.env())
     purge_lookup_queues()
@@ -140,7 +137,7 @@ def main() -> None:
         "BROWSER_PAGE_POOL_SIZE": str(args.threads),
     }
     log_dir = Path(tempfile.mkdtemp(prefix="bench-pipeline-"))
-    worker = Worker(env, log_dir / "worker.log", "--processes", "1", "--threads", str(args.threads))
+    worker = Worker(env, log_dir / "worker.log", threads=args.threads).start()
     try:
         # Warm the browser so the first signup doesn't pay Chromium's start.
         measured_signups(args.threads, 0, offset=10_000)
@@ -170,7 +167,7 @@ def main() -> None:
             f"p95={backlog_p95:.2f}s"
         )
     finally:
-        worker.stop()
+        worker.terminate()
         replica.stop()
         delete_lookup_queues()
         from django.db import connections

@@ -12,7 +12,8 @@ from accounts.services.cedulas import QUEUE_LOOKUPS
 from actors import deadletters
 from actors.lookups import lookup_cedula
 from tests.fixtures.broker import queue_counts
-from tests.fixtures.worker import Worker, wait_for
+from tests.fixtures.processes import Worker
+from tests.fixtures.worker import wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

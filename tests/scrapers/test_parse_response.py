@@ -1,4 +1,4 @@
-"""parse_response / parse_consultacenso: every reply of registraduria.md §3, its variants, and junk."""
+"""parse_response / parse_consultacenso: every reply (docs/registraduria.md#replies), its variants, junk."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from scrapers.registraduria import (
 )
 from scrapers.text import RAW_CAP
 
-# The captured found body of registraduria.md §3, verbatim (stray </p> included).
+# The captured found body (docs/registraduria.md#replies), verbatim (stray </p> included).
 FOUND_BODY = (
     '{"success": true, "data": {"message": "<div class=\'table-responsive\'><table class=\'display '
     "responsive table table-bordered table-striped' id='consulta'><thead><tr><th class='text-center'>NUIP"
@@ -185,7 +185,7 @@ def test_a_novedad_table_is_cancelled(novedad, deceased):
     assert result.mesa == ""
 
 
-# The ANI states (registraduria.md §3), with the status and deceased flag each must give, plus
+# The ANI states (docs/registraduria.md#novedades), with the status and deceased flag each must give, plus
 # spelling variants: the comparison ignores accents and case.
 OFFICIAL_NOVEDADES = [
     ("Vigente", LookupStatus.UNKNOWN, False),

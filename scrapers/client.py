@@ -222,6 +222,10 @@ class RegistraduriaClient:
             except PlaywrightError as exc:
                 pooled.broken = True
                 result = LookupResult(LookupStatus.SITE_ERROR, error=f"browser: {_first_line(exc)}")
+            if page.url.startswith("chrome-error://"):
+                # Left on Chromium's error page (a 5xx twice): its own reload of the failed URL
+                # would interrupt the next lookup's navigation, so retire the page.
+                pooled.broken = True
             return replace(result, source=name)
 
 

@@ -322,3 +322,19 @@ def test_a_fourth_source_needs_only_its_registry_entry_and_url(
     result = loop_thread.run(fourth.lookup("1000000004"))
 
     assert (result.status, result.source, result.zona) == (LookupStatus.FOUND, "cuarta", "03")
+
+
+@pytest.mark.parametrize(("source", "switch"), [("wsp", "get_500"), ("eleccionescolombia", "ec_get_500")])
+def test_a_page_left_on_chromiums_error_page_is_retired_not_reused(
+    make_client, loop_thread, fast_replica, source, switch
+):
+    single = make_client(pool_size=1)
+    fast_replica.set(**{switch: True})
+    assert loop_thread.run(single.lookup("1000000004", source=source)).error == "GET 500 twice"
+    fast_replica.set(**{switch: False})
+
+    # The error page's own reload would otherwise interrupt this navigation.
+    result = loop_thread.run(single.lookup("1000000004", source=source))
+
+    assert result.status is LookupStatus.FOUND
+    assert (single.pool.stats.pages_retired, single.pool.stats.pages_created) == (1, 2)

@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 
 from playwright.async_api import Error as PlaywrightError
 from playwright.async_api import Frame, Page, Response
+from playwright.async_api import TimeoutError as PlaywrightTimeoutError
 
 from ..captcha import CaptchaSolver
 from ..registraduria import LookupResult, LookupStatus
@@ -74,8 +75,12 @@ def path_endswith(url: str, suffix: str) -> bool:
     return urlsplit(url).path.rstrip("/").endswith(suffix.rstrip("/"))
 
 
-async def load(page: Page, url: str, ready_selector: str) -> None:
-    """Open ``url`` in ``page``; retry a bare 5xx once; raise :class:`Failed` on WAF or a second error."""
+async def load(page: Page, url: str, ready_selector: str, *, render_ms: float = 0) -> None:
+    """Open ``url`` in ``page``; retry a bare 5xx once; raise :class:`Failed` on WAF or a second error.
+
+    ``render_ms``: how long a page built by its own script (a React app) may take after ``load``
+    to show ``ready_selector``; server-rendered pages need none.
+    """
     status = 0
     for attempt in (1, 2):
         try:
@@ -90,7 +95,7 @@ async def load(page: Page, url: str, ready_selector: str) -> None:
                 await page.wait_for_url("chrome-error://**", wait_until="load", timeout=2000)
         else:
             status = response.status if response is not None else 0
-            if status < 400 and await page.locator(ready_selector).count() > 0:
+            if status < 400 and await _has_selector(page, ready_selector, render_ms):
                 return
             body = await text_of(response)
         if is_waf_page(body):
@@ -104,6 +109,17 @@ async def load(page: Page, url: str, ready_selector: str) -> None:
         if attempt == 1:
             logger.info("GET %s answered %s; retrying once", urlsplit(url).path, status)
     raise Failed(LookupResult(LookupStatus.SITE_ERROR, error=f"GET {status} twice"))
+
+
+async def _has_selector(page: Page, selector: str, render_ms: float) -> bool:
+    if await page.locator(selector).count() > 0:
+        return True
+    if render_ms <= 0:
+        return False
+    with contextlib.suppress(PlaywrightTimeoutError):
+        await page.wait_for_selector(selector, state="attached", timeout=render_ms)
+        return True
+    return False
 
 
 async def _goto(page: Page, url: str) -> Response | None:

@@ -29,6 +29,7 @@ from .base import LookupContext, Source, body_of, load, path_endswith, server_er
 
 API_PATH = "/api/v1/citizen/get-information"
 SUBMIT_BUTTON = "button:has-text('Consultar')"
+RENDER_MS = 5000
 V3_MIN_SCORE = 0.3  # what solving services can deliver; more is "almost impossible" (2captcha)
 
 # Which captcha the page uses, once it has rendered: a v2 widget wins over a v3 script, since
@@ -39,7 +40,7 @@ _CAPTCHA_MODE_JS = """() => {
     for (const script of document.querySelectorAll('script[src]')) {
         const url = new URL(script.src, location.href);
         const key = url.searchParams.get('render');
-        if (/\\/recaptcha\\/(api|enterprise)\\.js$/.test(url.pathname) && key && key !== 'explicit') {
+        if (/\\/recaptcha\\/api\\.js$/.test(url.pathname) && key && key !== 'explicit') {
             return {mode: 'v3', sitekey: key};
         }
     }
@@ -68,7 +69,8 @@ def _is_api_reply(response) -> bool:
 
 async def lookup(ctx: LookupContext, number: str) -> LookupResult:
     page = ctx.page
-    await load(page, ctx.url, "#document")
+    # The real page is a React app: the form appears once its script has run.
+    await load(page, ctx.url, "#document", render_ms=RENDER_MS)
     mode = await (await page.wait_for_function(_CAPTCHA_MODE_JS)).json_value()
     await page.fill("#document", number)
     if mode["mode"] == "v2":

@@ -338,3 +338,50 @@ def test_a_page_left_on_chromiums_error_page_is_retired_not_reused(
 
     assert result.status is LookupStatus.FOUND
     assert (single.pool.stats.pages_retired, single.pool.stats.pages_created) == (1, 2)
+
+
+LATE_FORM = """<!DOCTYPE html><html><body><main id="root"></main><script>
+setTimeout(function () {
+  document.getElementById("root").innerHTML = '<input id="document" type="number">';
+}, 400);
+</script></body></html>"""
+
+
+def test_a_page_that_builds_its_form_after_load_is_waited_for(loop_thread, fast_replica):
+    # The real eleccionescolombia page is a React app: its form exists only once its script ran.
+    from scrapers.browser import DESKTOP_CHROME_UA, BrowserPool
+    from scrapers.sources.base import Failed, load
+
+    url = fast_replica.base_url + "/app-de-prueba"
+    pool = BrowserPool(size=1, user_agent=DESKTOP_CHROME_UA)
+
+    async def attempt(render_ms: float) -> str:
+        async with pool.page() as pooled:
+            await pooled.page.route(
+                url, lambda route: route.fulfill(body=LATE_FORM, content_type="text/html")
+            )
+            try:
+                await load(pooled.page, url, "#document", render_ms=render_ms)
+            except Failed as failed:
+                return failed.result.error
+            return "ready"
+
+    try:
+        assert loop_thread.run(attempt(0)) == "page without the form"
+        assert loop_thread.run(attempt(3000)) == "ready"
+    finally:
+        loop_thread.run(pool.close())
+
+
+def test_a_v3_solve_that_fails_is_captcha_rejected_and_the_page_is_reusable(
+    make_client, loop_thread, fast_replica
+):
+    single = make_client(pool_size=1)
+    fast_replica.set(ec_captcha="v3", captcha_fail=1)
+
+    failed = loop_thread.run(single.lookup("1000000004", source="eleccionescolombia"))
+    found = loop_thread.run(single.lookup("1000000004", source="eleccionescolombia"))
+
+    assert (failed.status, failed.source) == (LookupStatus.CAPTCHA_REJECTED, "eleccionescolombia")
+    assert "ERROR_CAPTCHA_UNSOLVABLE" in failed.error
+    assert (found.status, found.zona) == (LookupStatus.FOUND, "03")

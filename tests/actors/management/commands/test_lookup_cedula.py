@@ -73,6 +73,16 @@ def test_url_option_points_the_lookup_elsewhere(replica_settings, replica):
     assert json.loads(output)["status"] == "not_found"
 
 
+def test_eleccionescolombia_can_be_asked_alone_and_prints_the_zona(replica_settings, replica):
+    by_name, code = run_command("1000000004", "--source", "eleccionescolombia")
+    by_url, _ = run_command("1000000004", "--json", "--url", replica.eleccionescolombia_url)
+
+    assert code == 0
+    assert "source: eleccionescolombia" in by_name and "zona: 03" in by_name
+    data = json.loads(by_url)
+    assert (data["source"], data["zona"], data["mesa"]) == ("eleccionescolombia", "03", "13")
+
+
 def test_invalid_cedula_is_a_clear_error(replica_settings):
     with pytest.raises(CommandError, match="invalid cédula"):
         call_command("lookup_cedula", "12ab")

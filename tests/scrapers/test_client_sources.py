@@ -385,3 +385,14 @@ def test_a_v3_solve_that_fails_is_captcha_rejected_and_the_page_is_reusable(
     assert (failed.status, failed.source) == (LookupStatus.CAPTCHA_REJECTED, "eleccionescolombia")
     assert "ERROR_CAPTCHA_UNSOLVABLE" in failed.error
     assert (found.status, found.zona) == (LookupStatus.FOUND, "03")
+
+
+def test_a_hung_primary_leaves_half_the_deadline_to_the_fallbacks(make_client, loop_thread, fast_replica):
+    three = make_client(deadline_seconds=8.0, pool_size=2)
+    fast_replica.set(hang_post=True, consultacenso_down=True)
+
+    result = loop_thread.run(three.lookup("1000000004"), timeout=30)
+
+    # wsp hangs for its half (4 s), consultacenso fails at once, eleccionescolombia answers in time.
+    assert (result.status, result.source, result.zona) == (LookupStatus.FOUND, "eleccionescolombia", "03")
+    assert fast_replica.stats()["outcomes"]["wsp:hang"] == 1

@@ -14,6 +14,7 @@ class CedulaInfoAdmin(admin.ModelAdmin):
         "status",
         "departamento",
         "municipio",
+        "zona",
         "puesto",
         "mesa",
         "source",

@@ -26,11 +26,25 @@ COUNT_SWITCHES = (
     "captcha_reject",
     "captcha_fail",
     "consultacenso_down",
+    "consultacenso_waf",
+    "consultacenso_captcha_reject",
+    # eleccionescolombia: its page and its API, the same faults as wsp's.
+    "ec_hang",
+    "ec_hang_get",
+    "ec_hang_post",
+    "ec_get_500",
+    "ec_waf",
+    "ec_down",
+    "ec_captcha_reject",
+    "ec_upstream_timeout",
+    "ec_maintenance",
 )
 SECONDS_SWITCHES = ("latency", "captcha_delay", "lookup_hold")
-BOOL_SWITCHES = ("waf_headless",)
+BOOL_SWITCHES = ("waf_headless", "secure_cookies")
 TEXT_SWITCHES = ("captcha_key",)
-# Text switches that may be "" (off): a cédula whose lookups hang on both sources, and a
+# A switch that takes one of a few words: which reCAPTCHA the eleccionescolombia page shows.
+CHOICE_SWITCHES = {"ec_captcha": ("v2", "v3")}
+# Text switches that may be "" (off): a cédula whose lookups hang on every source, and a
 # text that replaces a found citizen's voting place (markup tests: what a scraper reads).
 OPTIONAL_TEXT_SWITCHES = ("hang_nuip", "place_text")
 
@@ -41,7 +55,13 @@ def default_switches() -> dict[str, object]:
     """The built-in defaults (the CLI may override some of them at start)."""
     switches: dict[str, object] = dict.fromkeys(COUNT_SWITCHES, False)
     switches.update(
-        latency=0.0, captcha_delay=0.5, lookup_hold=0.0, waf_headless=True, captcha_key=DEFAULT_CAPTCHA_KEY
+        latency=0.0,
+        captcha_delay=0.5,
+        lookup_hold=0.0,
+        waf_headless=True,
+        secure_cookies=True,
+        captcha_key=DEFAULT_CAPTCHA_KEY,
+        ec_captcha="v2",
     )
     switches.update(dict.fromkeys(OPTIONAL_TEXT_SWITCHES, ""))
     return switches
@@ -71,6 +91,10 @@ def coerce_switch(name: str, value: object) -> object:
         if isinstance(value, str) and value:
             return value
         raise SwitchError(f"{name}: expected a non-empty string, got {value!r}")
+    if name in CHOICE_SWITCHES:
+        if value in CHOICE_SWITCHES[name]:
+            return value
+        raise SwitchError(f"{name}: expected one of {', '.join(CHOICE_SWITCHES[name])}, got {value!r}")
     if name in OPTIONAL_TEXT_SWITCHES:
         if isinstance(value, str) and len(value) <= 2000:
             return value
@@ -140,7 +164,9 @@ class Stats:
             self._captcha: Counter[str] = Counter()
             self._outcomes: Counter[str] = Counter()
             self._lookups: Counter[str] = Counter()
-            self._by_source: dict[str, Counter[str]] = {"wsp": Counter(), "consultacenso": Counter()}
+            self._by_source: dict[str, Counter[str]] = {
+                source: Counter() for source in ("wsp", "consultacenso", "eleccionescolombia")
+            }
             # Per cédula: lookups being answered right now, and the most at once.
             self._in_flight: Counter[str] = Counter()
             self._max_in_flight: Counter[str] = Counter()

@@ -256,7 +256,15 @@ REGISTRADURIA_WSP_URL = env(
     "REGISTRADURIA_WSP_URL", default=f"http://{REPLICA_HOST}:{REPLICA_PORT}/censo/consultar/"
 )
 REGISTRADURIA_CONSULTACENSO_URL = env(
-    "REGISTRADURIA_CONSULTACENSO_URL", default=f"http://{REPLICA_HOST}:{REPLICA_PORT}/consultacenso/"
+    "REGISTRADURIA_CONSULTACENSO_URL", default=f"http://{REPLICA_HOST}:{REPLICA_PORT}/consultar/"
+)
+REGISTRADURIA_ELECCIONESCOLOMBIA_URL = env(
+    "REGISTRADURIA_ELECCIONESCOLOMBIA_URL", default=f"http://{REPLICA_HOST}:{REPLICA_PORT}/identificacion"
+)
+# Which pages to ask, in order; the next one only when the previous is blocked or failing.
+# Names are those of scrapers.sources.SOURCES; each has a REGISTRADURIA_<NAME>_URL above.
+REGISTRADURIA_SOURCES = env.list(
+    "REGISTRADURIA_SOURCES", default=["wsp", "consultacenso", "eleccionescolombia"]
 )
 CAPTCHA_SOLVER = env("CAPTCHA_SOLVER", default="2captcha")
 TWOCAPTCHA_API_KEY = env("TWOCAPTCHA_API_KEY", default="replica-key")

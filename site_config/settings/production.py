@@ -20,7 +20,11 @@ REGISTRADURIA_WSP_URL = env(
     "REGISTRADURIA_WSP_URL", default="https://wsp.registraduria.gov.co/censo/consultar/"
 )
 REGISTRADURIA_CONSULTACENSO_URL = env(
-    "REGISTRADURIA_CONSULTACENSO_URL", default="https://consultacenso.registraduria.gov.co/"
+    "REGISTRADURIA_CONSULTACENSO_URL", default="https://consultacenso.registraduria.gov.co/consultar/"
+)
+REGISTRADURIA_ELECCIONESCOLOMBIA_URL = env(
+    "REGISTRADURIA_ELECCIONESCOLOMBIA_URL",
+    default="https://eleccionescolombia.registraduria.gov.co/identificacion",
 )
 TWOCAPTCHA_SERVER = env("TWOCAPTCHA_SERVER", default="https://2captcha.com")
 TWOCAPTCHA_API_KEY = env("TWOCAPTCHA_API_KEY")  # no default: a paid key must be configured

@@ -147,13 +147,14 @@ def test_one_hanging_cedula_times_out_in_bound_while_the_others_are_served(
         worker.terminate()
 
 
-def test_a_site_that_blocks_every_attempt_gets_bounded_attempts_with_backoff_then_a_final_failure(
+def test_a_site_that_blocks_every_attempt_gets_bounded_attempts_with_backoff_then_blocked(
     fault_env, node, replica_clean, tmp_path
 ):
     retries = 3
     env = {**fault_env, "LOOKUP_MAX_RETRIES": str(retries), "LOOKUP_MIN_BACKOFF_MS": "500"}
     (user_id,) = make_rows({"status": CedulaStatus.PENDING})
-    replica_clean.set(waf=True, consultacenso_down=True)
+    # Every source answers with its WAF page, on every attempt.
+    replica_clean.set(waf=True, consultacenso_waf=True, ec_waf=True)
     worker = Worker(env, tmp_path / "worker.log").start()
     try:
         started = time.monotonic()
@@ -171,9 +172,7 @@ def test_a_site_that_blocks_every_attempt_gets_bounded_attempts_with_backoff_the
             f"waf: status={info.status} attempts={info.attempts} wsp_posts={posts} waf_pages={waf_pages} "
             f"posts_5s_later={later} took={took:.1f}s dead_letters={dead}"
         )
-        # wsp answers with its WAF page (blocked), so the client falls back to consultacenso,
-        # which is down: the last source's outcome (a site error) is the row's final state.
-        assert info.status == CedulaStatus.ERROR
+        assert info.status == CedulaStatus.BLOCKED
         assert info.attempts == retries + 1
         assert posts == later, "the site was still being hit after the final state"
         assert waf_pages == retries + 1  # one blocked wsp try per attempt, no more

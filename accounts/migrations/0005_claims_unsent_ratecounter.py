@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('accounts', '0003_move_schedulerrun_to_actors'),
+        ('accounts', '0004_cedulainfo_zona'),
     ]
 
     operations = [

@@ -1,17 +1,34 @@
+"""Routes of the accounts app.
+
+Two namespaces in one file: ``accounts`` for the member's pages and ``cedula`` for
+the census card and refreshes by hand (templates and tests name them apart).
+"""
+
 from django.urls import path
 
-from . import views
+from accounts.views import auth, cedula, home, profile, referrals
 
 app_name = "accounts"
 
 urlpatterns = [
-    path("", views.home, name="home"),
-    path("registro/", views.register, name="register"),
-    path("ingresar/", views.login_view, name="login"),
-    path("salir/", views.logout_view, name="logout"),
-    path("perfil/", views.profile, name="profile"),
-    path("referidos/", views.referrals, name="referrals"),
-    path("referidos/exportar.csv", views.referrals_csv, name="referrals_csv"),
-    path("referidos/vistos/", views.referrals_mark_seen, name="referrals_mark_seen"),
-    path("politica-de-datos/", views.data_policy, name="data_policy"),
+    path("", home.home, name="home"),
+    path("registro/", auth.register, name="register"),
+    path("ingresar/", auth.login_view, name="login"),
+    path("salir/", auth.logout_view, name="logout"),
+    path("perfil/", profile.profile, name="profile"),
+    path("referidos/", referrals.referrals, name="referrals"),
+    path("referidos/exportar.csv", referrals.referrals_csv, name="referrals_csv"),
+    path("referidos/vistos/", referrals.referrals_mark_seen, name="referrals_mark_seen"),
+    path("politica-de-datos/", auth.data_policy, name="data_policy"),
 ]
+
+cedula_patterns = (
+    [
+        path("consulta/tarjeta/", cedula.card, name="card"),
+        path("consulta/actualizar/", cedula.refresh_own, name="refresh"),
+        path("referidos/actualizar/", cedula.refresh_referrals, name="refresh-referrals"),
+        path("referidos/<int:user_id>/actualizar/", cedula.refresh_referral, name="refresh-referral"),
+        path("referidos/<int:user_id>/estado/", cedula.referral_status, name="referral-status"),
+    ],
+    "cedula",
+)

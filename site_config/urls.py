@@ -1,7 +1,8 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from accounts.views_health import health
+from accounts.urls import cedula_patterns
+from site_config.views import health
 
 admin.site.site_header = "PaginaMadre — administración"
 admin.site.site_title = "PaginaMadre"
@@ -9,6 +10,6 @@ admin.site.site_title = "PaginaMadre"
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("health/", health, name="health"),
-    path("", include("accounts.urls_cedula")),
+    path("", include(cedula_patterns)),
     path("", include("accounts.urls")),
 ]

@@ -144,7 +144,7 @@ SIGNUP_THROTTLE_WINDOW_SECONDS = env.int("SIGNUP_THROTTLE_WINDOW_SECONDS", defau
 # address (spoofing the per-IP limits); too low lumps every client behind the proxy together.
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 # A CSRF failure (expired session, stale tab) gets a Spanish page instead of Django's.
-CSRF_FAILURE_VIEW = "accounts.views_errors.csrf_failure"
+CSRF_FAILURE_VIEW = "site_config.views.csrf_failure"
 
 # ------------------------------------------------------------------------------
 # Cache (login throttling, rate limits). The database cache is shared by every

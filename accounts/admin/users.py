@@ -1,3 +1,5 @@
+"""Admin for members: same normalisation as the portal, superusers protected from staff."""
+
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
@@ -142,8 +144,3 @@ class UserAdmin(BaseUserAdmin):
     @admin.action(description="Marcar como usuario")
     def make_user(self, request, queryset):
         self._set_role(request, queryset, User.Role.USER)
-
-
-# CedulaInfo, CedulaChange and SchedulerRun are registered in accounts/admin_cedula.py
-# (lookup pipeline); its owner adds the import of that module below this line.
-from . import admin_cedula  # noqa: E402, F401

@@ -1,12 +1,35 @@
-"""Error pages Django renders outside the URL routing (settings point at these)."""
+"""Project-level views: the health endpoint and the error pages settings point at.
+
+Both are public and carry no personal data.
+"""
 
 from urllib.parse import urlsplit
 
-from django.http import HttpRequest, HttpResponse
+from django.contrib.auth.decorators import login_not_required
+from django.db import connection
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
 
-from accounts.redirects import safe_target
+from accounts.views.common import safe_target
+
+
+@login_not_required
+@never_cache
+@require_GET
+def health(request):
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        database = "ok"
+    except Exception:  # noqa: BLE001 — a health check reports, it never raises
+        database = "error"
+    status = 200 if database == "ok" else 503
+    return JsonResponse(
+        {"status": "ok" if status == 200 else "degraded", "database": database}, status=status
+    )
 
 
 def _same_site_referer(request: HttpRequest) -> str:

@@ -10,9 +10,9 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.models import User
-from accounts.redirects import safe_target
 from accounts.selectors.cedulas import referral_for_leader, referrals_by_ids
 from accounts.services.cedulas import cedula_refresh_many, cedula_refresh_request
+from accounts.views.common import safe_target
 
 
 def _back(request: HttpRequest, default: str) -> HttpResponse:

@@ -1,0 +1,3 @@
+"""Admin registrations of the accounts app, one module per model family."""
+
+from accounts.admin import cedula, users  # noqa: F401 — importing registers the ModelAdmins

@@ -1,0 +1,69 @@
+"""Spreadsheet exports of a member's referrals (CSV), safe to open in Excel."""
+
+from collections.abc import Iterator
+
+from django.utils import timezone
+
+# ";" because Excel set to Spanish (Colombia) uses "," as the decimal mark and ";" as
+# its list separator, so a double-clicked file opens in columns. The BOM makes Excel
+# read UTF-8 (accents, ñ). No "sep=;" line: with it Excel ignores the BOM.
+CSV_SEPARATOR = ";"
+_FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_safe(value: object) -> str:
+    """Neutralise spreadsheet formulas (CSV injection) by prefixing a quote."""
+    text = "" if value is None else str(value)
+    return f"'{text}" if text.startswith(_FORMULA_PREFIXES) else text
+
+
+class Echo:
+    """A file-like sink for csv.writer: each write returns the line, for streaming."""
+
+    def write(self, value: str) -> str:
+        return value
+
+
+def _local(value) -> str:
+    return timezone.localtime(value).strftime("%Y-%m-%d %H:%M") if value else ""
+
+
+def referral_csv_rows(referrals, *, census: bool) -> Iterator[list[str]]:
+    """Rows of the export; leaders also get each referral's census data."""
+    base_header = ["Nombre completo", "Cédula", "Teléfono", "Fecha de registro"]
+    census_header = [
+        "Estado censo",
+        "Departamento",
+        "Municipio",
+        "Puesto",
+        "Dirección",
+        "Mesa",
+        "Novedad",
+        "Consultado el",
+        "Último cambio",
+    ]
+    yield base_header + (census_header if census else [])
+    for referral in referrals.iterator(chunk_size=1000):
+        info = getattr(referral, "cedula_info", None)
+        census_cells = (
+            [
+                info.get_status_display(),
+                info.departamento,
+                info.municipio,
+                info.puesto,
+                info.direccion,
+                info.mesa,
+                info.novedad,
+                _local(info.fetched_at),
+                _local(info.changed_at),
+            ]
+            if info
+            else ["Sin consultar", "", "", "", "", "", "", "", ""]
+        )
+        yield [
+            referral.nombre_completo,
+            referral.cedula,
+            referral.telefono,
+            _local(referral.date_joined),
+            *(census_cells if census else []),
+        ]

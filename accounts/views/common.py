@@ -1,0 +1,29 @@
+"""Small helpers shared by the portal's views."""
+
+from django.conf import settings
+from django.http import HttpRequest
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+
+from accounts.models import User
+
+
+def safe_target(request: HttpRequest, *candidates: str) -> str:
+    """The first candidate URL that stays on this host (and on HTTPS when we are), or ""."""
+    for candidate in candidates:
+        if candidate and url_has_allowed_host_and_scheme(
+            candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+        ):
+            return candidate
+    return ""
+
+
+def safe_next(request: HttpRequest) -> str:
+    """Where to go after login: a local ``next`` (POST or GET), else the default page."""
+    target = safe_target(request, request.POST.get("next", ""), request.GET.get("next", ""))
+    return target or reverse(settings.LOGIN_REDIRECT_URL)
+
+
+def referral_link(request: HttpRequest, user: User) -> str:
+    """The absolute sign-up link that credits ``user`` as referrer."""
+    return request.build_absolute_uri(f"{reverse('accounts:register')}?ref={user.referral_code}")

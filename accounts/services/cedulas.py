@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from functools import partial
 
+import dramatiq
 from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
@@ -76,8 +77,12 @@ class LookupPermanentError(Exception):
     """The message can never succeed (deleted user, malformed arguments): dead-letter it now."""
 
 
-class LookupTransientError(Exception):
-    """The lookup failed for a reason that may pass: let Dramatiq retry with backoff."""
+class LookupTransientError(dramatiq.Retry):
+    """The lookup failed for a reason that may pass: let Dramatiq retry with backoff.
+
+    A ``dramatiq.Retry``: the worker retries it like any exception but does not log
+    it as an error with a traceback (the actor logs one WARNING line instead).
+    """
 
 
 class LookupRetriesExhausted(Exception):

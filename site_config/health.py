@@ -91,3 +91,33 @@ def healthz(request):
 @require_GET
 def livez(request):
     return JsonResponse({"status": "ok"})
+
+
+class ProbeMiddleware:
+    """Answer the probes and metrics URLs before anything else runs.
+
+    Load balancers, orchestrators and Prometheus address a container by its IP
+    (``Host: 172.18.0.5:8000``), which ALLOWED_HOSTS rightly refuses for pages. These
+    views build no URL from the Host header, need no session, user or CSRF, and must
+    not count as page traffic in the request metrics, so they are served here, first
+    in MIDDLEWARE, without host validation. Every other path goes on as usual.
+    """
+
+    def __init__(self, get_response) -> None:
+        from django_prometheus.exports import ExportToDjangoView
+
+        from site_config.metrics import queue_metrics
+
+        self.get_response = get_response
+        self.routes = {
+            "/livez": livez,
+            "/healthz": healthz,
+            "/metrics": ExportToDjangoView,
+            "/metrics/queues": queue_metrics,
+        }
+
+    def __call__(self, request):
+        view = self.routes.get(request.path_info)
+        if view is None:
+            return self.get_response(request)
+        return view(request)

@@ -87,6 +87,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # /livez, /healthz and /metrics answer here, before host validation (site_config.health).
+    "site_config.health.ProbeMiddleware",
     # First and last: django-prometheus times the whole stack (requests, latency, status).
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "django.middleware.security.SecurityMiddleware",

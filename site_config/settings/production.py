@@ -17,8 +17,6 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS
 SECURE_HSTS_PRELOAD = env.bool("DJANGO_SECURE_HSTS_PRELOAD", default=False)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
-# The portal's own load balancer probes /healthz over plain HTTP inside the network.
-SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^livez$", r"^metrics(/queues)?$"]
 # `check --deploy` must report nothing with the defaults (a test runs it). Its two HSTS
 # reminders (W005 subdomains, W021 preload) are decisions for the whole domain that the two
 # settings above leave to the operator; once one is on, its reminder is moot anyway.

@@ -8,7 +8,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat requirements/*.txt | sha1sum | cut -c1-12)
 export DJANGO_SETTINGS_MODULE ?= site_config.settings.local
 
-.PHONY: setup venv chromium migrate run test lint format check-rabbitmq
+.PHONY: setup venv chromium migrate run test lint format check-rabbitmq image
 
 setup: venv chromium
 
@@ -31,9 +31,11 @@ migrate: venv
 check-rabbitmq: venv
 	@$(PY) compose/local/check_rabbitmq.py
 
+# compose/local/run.py is honcho with a graceful stop: Ctrl-C lets in-flight lookups
+# finish (up to the worker's shutdown timeout) and ends without "make: *** Error 130".
 run: setup migrate check-rabbitmq
-	@echo "PaginaMadre: http://127.0.0.1:8000  (replica: http://127.0.0.1:8001/censo/consultar/)"
-	@$(VENV)/bin/honcho --procfile compose/local/Procfile --app-root . start
+	@echo "PaginaMadre: http://127.0.0.1:$${WEB_PORT:-8000}  (replica: http://127.0.0.1:$${REPLICA_PORT:-8001}/censo/consultar/)"
+	@$(PY) compose/local/run.py --procfile compose/local/Procfile
 
 test: setup check-rabbitmq
 	@DJANGO_SETTINGS_MODULE=site_config.settings.test $(VENV)/bin/pytest $(PYTEST_ARGS)

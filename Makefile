@@ -47,3 +47,11 @@ lint: venv
 format: venv
 	@$(VENV)/bin/ruff format .
 	@$(VENV)/bin/ruff check --fix .
+
+# Optional: build the production image with podman (or docker). Needs the base image
+# python:3.11-slim-bookworm and Debian's package mirrors, so it cannot work on a machine
+# that reaches only the package registries (docs/operations.md, "Building the image").
+IMAGE ?= paginamadre:latest
+image:
+	@engine=$$(command -v podman || command -v docker) || { echo "make image: neither podman nor docker is installed (apt-get install podman)" >&2; exit 1; }; \
+	$$engine build -f compose/production/Dockerfile -t $(IMAGE) . || { echo "make image: the build failed; podman/docker must be able to pull $${PYTHON_IMAGE:-python:3.11-slim-bookworm} and reach Debian's mirrors" >&2; exit 1; }

@@ -18,7 +18,7 @@ from django.conf import settings
 from dramatiq.brokers.rabbitmq import dq_name, xq_name
 from dramatiq.message import Message
 
-from accounts.services.cedulas import QUEUE_LOOKUPS, QUEUES
+from actors.queues import QUEUE_LOOKUPS, QUEUES
 
 # A health probe or a metrics scrape must answer within its own timeout (a few
 # seconds): these bound every wait on the broker.

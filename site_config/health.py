@@ -34,8 +34,8 @@ def _check_database() -> dict:
 
 def _check_broker_and_backlog() -> tuple[dict, dict]:
     """One AMQP connection for both the broker check and the backlog age."""
-    from accounts.services.cedulas import QUEUE_LOOKUPS
     from actors import monitoring
+    from actors.queues import QUEUE_LOOKUPS
 
     with monitoring.amqp_connection() as amqp:
         depth = next(d for d in monitoring.queue_depths(amqp) if d.queue == QUEUE_LOOKUPS)

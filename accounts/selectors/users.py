@@ -18,10 +18,6 @@ _REFERRAL_CODE = re.compile(rf"[{REFERRAL_CODE_ALPHABET}]{{4,12}}")
 _ACCENTED = "ÁÉÍÓÚÜÑáéíóúüñ"
 
 
-def user_by_cedula(*, cedula: str) -> User | None:
-    return User.objects.filter(cedula=cedula).first()
-
-
 def user_cedula_taken(*, cedula: str) -> bool:
     return User.objects.filter(cedula=cedula).exists()
 

@@ -58,13 +58,11 @@ class Command(BaseCommand):
             )
 
     def _declare(self) -> None:
-        import dramatiq
+        from actors.broker import declare_lookup_queue
+        from actors.queues import QUEUES
 
-        from accounts.services.cedulas import QUEUES
-
-        broker = dramatiq.get_broker()
         for queue in QUEUES:
-            broker.declare_queue(queue, ensure=True)
+            declare_lookup_queue(queue)
         self.stderr.write(f"declared {len(QUEUES)} lookup queues with their .DQ and .XQ")
 
 

@@ -34,9 +34,7 @@ def publish_waiting(queue: str, *, seconds_ago: float, user_id: int = 1) -> None
     ).copy(message_timestamp=int((time.time() - seconds_ago) * 1000))
     conn = amqp_connection()
     try:
-        conn.channel().basic_publish(
-            "", queue, message.encode(), pika.BasicProperties(delivery_mode=2)
-        )
+        conn.channel().basic_publish("", queue, message.encode(), pika.BasicProperties(delivery_mode=2))
     finally:
         conn.close()
 

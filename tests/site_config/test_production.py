@@ -31,7 +31,12 @@ def production_env(**extra: str) -> dict[str, str]:
 
 def run(args: list[str], **extra: str) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, *args], cwd=ROOT, env=production_env(**extra), capture_output=True, text=True, timeout=120
+        [sys.executable, *args],
+        cwd=ROOT,
+        env=production_env(**extra),
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
 
@@ -60,7 +65,8 @@ def test_check_deploy_would_speak_up(tmp_path):
 
 HSTS_PROBE = (
     "import django; django.setup(); from django.conf import settings as s; "
-    "print(s.SECURE_HSTS_SECONDS, s.SECURE_HSTS_INCLUDE_SUBDOMAINS, s.SECURE_HSTS_PRELOAD, s.SILENCED_SYSTEM_CHECKS)"
+    "print(s.SECURE_HSTS_SECONDS, s.SECURE_HSTS_INCLUDE_SUBDOMAINS, s.SECURE_HSTS_PRELOAD,"
+    " s.SILENCED_SYSTEM_CHECKS)"
 )
 
 
@@ -94,5 +100,11 @@ def test_production_logs_are_json_lines_with_the_cedula_masked():
 
 
 def test_production_database_is_instrumented_for_metrics():
-    result = run(["-c", "import django; django.setup(); from django.conf import settings as s; print(s.DATABASES['default']['ENGINE'])"])
+    result = run(
+        [
+            "-c",
+            "import django; django.setup(); from django.conf import settings as s;"
+            " print(s.DATABASES['default']['ENGINE'])",
+        ]
+    )
     assert result.stdout.strip() == "django_prometheus.db.backends.postgresql", result.stderr

@@ -112,7 +112,9 @@ def test_pages_run_in_chromium_without_a_single_csp_violation(live_server, brows
     """The real check that CSP breaks nothing: Bootstrap, htmx and forms.js load and run."""
     page = browser_page
     violations: list[str] = []
-    page.on("console", lambda msg: violations.append(msg.text) if "Content Security Policy" in msg.text else None)
+    page.on(
+        "console", lambda msg: violations.append(msg.text) if "Content Security Policy" in msg.text else None
+    )
     user = UserFactory(password="clave-segura-123")
     for _ in range(3):  # 3 of the default goal of 10: the bar shows 30 %
         UserFactory(referred_by=user)

@@ -24,7 +24,7 @@ import pytest
 from tests.fixtures.processes import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
-pytestmark = [pytest.mark.e2e, pytest.mark.browser]
+pytestmark = [pytest.mark.e2e, pytest.mark.broker, pytest.mark.browser]
 
 
 def _control(port: int, **switches) -> None:

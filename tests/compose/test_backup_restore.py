@@ -22,7 +22,9 @@ SEED = """
 from accounts.models import CedulaInfo, CedulaStatus, User
 leader = User.objects.create_user("52345678", "clave-segura-123", nombre_completo="Líder Copia")
 for n in range(5):
-    User.objects.create_user(str(1000000001 + n), "clave-segura-123", nombre_completo=f"Miembro {n}", referred_by=leader)
+    User.objects.create_user(
+        str(1000000001 + n), "clave-segura-123", nombre_completo=f"Miembro {n}", referred_by=leader
+    )
 CedulaInfo.objects.filter(user=leader).update(status=CedulaStatus.FOUND, municipio="BOGOTÁ D.C.", mesa="7")
 """
 
@@ -68,7 +70,12 @@ def test_pg_dump_and_pg_restore_bring_back_every_member(scratch_databases, tmp_p
     }
     for args in (["migrate", "--noinput", "--verbosity", "0"], ["shell", "-c", SEED]):
         done = subprocess.run(
-            [sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300
+            [sys.executable, "manage.py", *args],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
         )
         assert done.returncode == 0, done.stderr
 

@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import sqlite3
 import subprocess
 import time
 import urllib.request
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -138,6 +140,11 @@ def test_ctrl_c_lets_the_lookup_in_flight_finish_and_make_exits_quietly(tmp_path
     assert "Killing worker process" not in text, text[-4000:]
     assert "Error 130" not in text and "Error 143" not in text, text[-4000:]
     assert "browser closed for worker shutdown" in text
+    # One clock: honcho's line prefix shows the same time as the app's own log line (TIME_ZONE).
+    stamped = re.search(r"^(\d\d:\d\d:\d\d) worker\.1 +\| \d{4}-\d\d-\d\d (\d\d:\d\d:\d\d),", text, re.M)
+    assert stamped, text[-2000:]
+    prefix, app = (datetime.strptime(value, "%H:%M:%S") for value in stamped.groups())
+    assert abs((prefix - app).total_seconds()) <= 2
     # make died of the SIGINT it got itself (as in a terminal), after its recipe ended cleanly.
     assert code in (0, -signal.SIGINT), text[-4000:]
 

@@ -109,6 +109,8 @@ def test_a_missing_lookups_queue_fails_the_broker_check(client, monkeypatch):
             conn.close()
 
 
+# Outside a test transaction: the connection is closed and reopened on another database.
+@pytest.mark.django_db(transaction=True)
 def test_a_database_that_cannot_be_opened_fails_the_database_check(client, lookups_queue, tmp_path):
     if connection.vendor != "sqlite":
         saved = dict(connection.settings_dict)
@@ -140,6 +142,7 @@ def test_healthz_body_holds_no_personal_data(client, lookups_queue):
     assert set(json.loads(text)) == {"status", "failed", "checks", "duration_ms"}
 
 
+@pytest.mark.django_db(transaction=True)
 def test_livez_never_touches_a_dependency(client, settings):
     settings.RABBITMQ_URL = "amqp://guest:guest@127.0.0.1:1/"
     connection.close()

@@ -31,8 +31,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"]["ENGINE"] = "django_prometheus.db.backends.postgresql"
 
 # ------------------------------------------------------------------------------
-# Logging: one JSON object per line for the log shipper; the formatter's clock is
-# the app's (UTC with offset). Personal data stays masked: the masking happens
+# Logging: one JSON object per line for the log shipper; its clock is the app's
+# (TIME_ZONE, America/Bogota, with its offset). Personal data stays masked: the masking happens
 # where the code logs, before any formatter.
 # ------------------------------------------------------------------------------
 LOGGING["formatters"]["json"] = {

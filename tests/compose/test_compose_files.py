@@ -264,3 +264,14 @@ def test_podman_is_not_needed_and_not_assumed():
         result = subprocess.run(["make", "-s", "image"], cwd=ROOT, capture_output=True, text=True)
         assert result.returncode != 0
         assert "podman" in result.stderr
+
+
+def test_helpers_the_start_scripts_call_exist():
+    """The entrypoint and the worker call Python helpers next to them ($here/...)."""
+    called = []
+    for script in START_SCRIPTS:
+        for relative in re.findall(r'"\$here/([^"]+)"', script.read_text()):
+            called.append((script.parent / relative).resolve())
+    assert ROOT / "compose/local/check_rabbitmq.py" in called
+    assert ROOT / "compose/production/wait_for_postgres.py" in called
+    assert all(path.is_file() for path in called), called

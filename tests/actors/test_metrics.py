@@ -125,6 +125,10 @@ def test_worker_exports_dramatiq_and_lookup_metrics_summed_over_its_processes(me
     assert "Traceback" not in log() and "unhandled exception" not in log()
     assert "Retrying message" not in log()
     assert "worker metrics are not exported" not in log()
+    # One format and one clock for every line, dramatiq's own processes included (settings' LOGGING).
+    logged = [line for line in lines if line.strip() and not line.startswith(" * ")]
+    odd = [line for line in logged if not re.match(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} [A-Z]+ ", line)]
+    assert not odd, odd[:5]
 
 
 def test_a_worker_without_the_metrics_directory_says_so(worker_env, tmp_path):

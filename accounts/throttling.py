@@ -24,12 +24,34 @@ def _cedula_key(cedula: str) -> str:
     return f"{_PREFIX}:cedula:{digest}"
 
 
+# One IPv6 customer gets at least a /64 (often a /56): counting each address on its own
+# would let a client rotate through 2^64 of them. An IPv4 address is its own bucket.
+IPV6_PREFIX_LENGTH = 64
+
+
+def ip_bucket(ip: str) -> str:
+    """The unit per-IP limits count: the IPv4 address, or the IPv6 address's /64.
+
+    An IPv4-mapped IPv6 address (``::ffff:1.2.3.4``, what a dual-stack socket shows)
+    counts as its IPv4 address. Anything unparsable is its own bucket.
+    """
+    try:
+        address = ipaddress.ip_address((ip or "").strip())
+    except ValueError:
+        return ip or "unknown"
+    if address.version == 6:
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{address}/{IPV6_PREFIX_LENGTH}", strict=False))
+    return str(address)
+
+
 def _pair_key(cedula: str, ip: str) -> str:
-    return f"{_cedula_key(cedula)}:ip:{ip or 'unknown'}"
+    return f"{_cedula_key(cedula)}:ip:{ip_bucket(ip)}"
 
 
 def _ip_key(ip: str) -> str:
-    return f"{_PREFIX}:ip:{ip or 'unknown'}"
+    return f"{_PREFIX}:ip:{ip_bucket(ip)}"
 
 
 def _parse_ip(value: str) -> str | None:
@@ -120,7 +142,7 @@ def login_success_record(*, cedula: str, ip: str) -> None:
 # Every signup starts a paid, rate-limited scrape of the Registraduría, so sign-ups
 # from one address are budgeted too (generously: a rally shares one address).
 def _signup_key(ip: str) -> str:
-    return f"signup:ip:{ip or 'unknown'}"
+    return f"signup:ip:{ip_bucket(ip)}"
 
 
 def signup_reserve(*, ip: str) -> bool:
@@ -140,7 +162,7 @@ def signup_release(*, ip: str) -> None:
 # Replies that say "this cédula already has an account" tell a stranger who is a
 # member: they are counted per address like failed logins.
 def _probe_key(ip: str) -> str:
-    return f"signup-probe:ip:{ip or 'unknown'}"
+    return f"signup-probe:ip:{ip_bucket(ip)}"
 
 
 def membership_probe_allowed(*, ip: str) -> bool:

@@ -29,7 +29,11 @@ PUBLIC = {
     "accounts:data_policy",
     "health",
     "admin:login",  # the admin's own login form (throttled like the portal's)
+    "favicon",
 }
+# Operational endpoints: public for probes and Prometheus (the reverse proxy keeps them
+# internal), served before sessions and CSRF, read-only: they must refuse anything but GET.
+OPERATIONAL = {"healthz", "livez", "metrics", "metrics-queues"}
 _PARAM = re.compile(r"<(?:(?P<converter>[^>:]+):)?(?P<name>[^>]+)>")
 
 
@@ -71,7 +75,7 @@ def test_the_enumeration_finds_the_portal_routes():
     assert OBJECT_ROUTES, "no route takes an id: the ownership checks below would prove nothing"
 
 
-@pytest.mark.parametrize("route", ROUTES, ids=lambda r: r.name)
+@pytest.mark.parametrize("route", [r for r in ROUTES if r.name not in OPERATIONAL], ids=lambda r: r.name)
 def test_a_post_without_csrf_token_is_refused(route):
     client = Client(enforce_csrf_checks=True)
     client.force_login(LeaderFactory(is_staff=True, is_superuser=True))
@@ -79,7 +83,20 @@ def test_a_post_without_csrf_token_is_refused(route):
     assert response.status_code == 403, f"{route.name}: POST without CSRF answered {response.status_code}"
 
 
-@pytest.mark.parametrize("route", [r for r in ROUTES if r.name not in PUBLIC], ids=lambda r: r.name)
+@pytest.mark.parametrize("route", [r for r in ROUTES if r.name in OPERATIONAL], ids=lambda r: r.name)
+@pytest.mark.parametrize("method", ["post", "put", "delete"])
+def test_operational_endpoints_answer_only_get(route, method):
+    response = getattr(Client(enforce_csrf_checks=True), method)(route.url())
+    assert response.status_code == 405, f"{route.name}: {method} answered {response.status_code}"
+
+
+def test_the_operational_endpoints_are_all_known():
+    assert {r.name for r in ROUTES} >= OPERATIONAL
+
+
+@pytest.mark.parametrize(
+    "route", [r for r in ROUTES if r.name not in PUBLIC | OPERATIONAL], ids=lambda r: r.name
+)
 @pytest.mark.parametrize("method", ["get", "post"])
 def test_anonymous_visitors_are_sent_to_log_in(route, method):
     response = getattr(Client(), method)(route.url())
@@ -95,7 +112,7 @@ def test_anonymous_visitors_are_sent_to_log_in(route, method):
 
 @pytest.mark.parametrize("route", [r for r in ROUTES if r.name in PUBLIC], ids=lambda r: r.name)
 def test_public_pages_open_without_a_session(route):
-    assert Client().get(route.url()).status_code in (200, 302)
+    assert Client().get(route.url()).status_code in (200, 301, 302)
 
 
 @pytest.fixture
@@ -136,7 +153,8 @@ def leader_without_census_rows():
     return leader, referral
 
 
-@pytest.mark.parametrize("route", ROUTES, ids=lambda r: r.name)
+# The operational endpoints read no member's data (and answer 503 by design when degraded).
+@pytest.mark.parametrize("route", [r for r in ROUTES if r.name not in OPERATIONAL], ids=lambda r: r.name)
 def test_every_page_stands_on_a_missing_census_row(route, leader_without_census_rows):
     leader, referral = leader_without_census_rows
     client = Client(raise_request_exception=False)

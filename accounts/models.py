@@ -167,7 +167,9 @@ class CedulaInfo(models.Model):
     claim_retries = models.PositiveIntegerField("reintento de la reserva", default=0)
     # Set when the lookup message could not be handed to the broker (outage): the
     # scheduler resends such rows within a minute, apart from rows in flight.
-    unsent_since = models.DateTimeField("sin enviar desde", null=True, blank=True)
+    # Indexed: the resend job asks for these rows every 30 s, also while the nightly
+    # refresh holds 100,000 rows pending.
+    unsent_since = models.DateTimeField("sin enviar desde", null=True, blank=True, db_index=True)
     # The broker queue the pending request was sent to (QUEUE_LOOKUPS or QUEUE_REFRESH):
     # the sweeper resends to the same one, and the card tells a member's own request
     # from a scheduled refresh.

@@ -39,3 +39,21 @@ def test_small_records_are_left_alone():
     BoundRecordSize().filter(record)
     assert record.getMessage() == "lookup recorded user_id=7"
     assert record.args == (7,)
+
+
+def test_the_production_json_formatter_keeps_the_cut_traceback():
+    import json
+    import sys
+
+    from pythonjsonlogger.json import JsonFormatter
+
+    try:
+        raise ValueError("z" * 100_000)
+    except ValueError:
+        record = _record("boom", exc_info=sys.exc_info())
+    BoundRecordSize(max_chars=1000).filter(record)
+    line = JsonFormatter("%(levelname)s %(message)s").format(record)
+    payload = json.loads(line)
+    assert len(line) < 3000
+    assert "Traceback" in payload["exc_info"]
+    assert "ValueError" in payload["exc_info"]

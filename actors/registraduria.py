@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from dataclasses import fields
 
 from django.conf import settings
@@ -79,9 +80,22 @@ def get_client():
     global _client
     with _client_lock:
         if _client is None:
+            from actors import metrics
+            from scrapers.captcha import build_solver
             from scrapers.client import RegistraduriaClient
 
-            _client = RegistraduriaClient(build_client_config())
+            config = build_client_config()
+            solver = build_solver(
+                config.captcha_solver,
+                api_key=config.twocaptcha_api_key,
+                server=config.twocaptcha_server,
+                polling_interval=config.polling_interval,
+            )
+            _client = RegistraduriaClient(
+                config,
+                solver=metrics.InstrumentedSolver(solver),
+                on_pages_in_use=metrics.pages_in_use_changed,
+            )
         return _client
 
 
@@ -91,7 +105,12 @@ def lookup_in_worker(cedula: str):
     A time limit or shutdown interrupting the waiting thread cancels the
     coroutine, which hands its page back to the pool.
     """
-    return get_event_loop_thread().run_coroutine(get_client().lookup(cedula))
+    from actors import metrics
+
+    started = time.monotonic()
+    result = get_event_loop_thread().run_coroutine(get_client().lookup(cedula))
+    metrics.observe_lookup(result, seconds=time.monotonic() - started)
+    return result
 
 
 class BrowserLifecycle(Middleware):

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 from playwright.async_api import Error as PlaywrightError
@@ -80,18 +81,27 @@ class RegistraduriaClient:
     """One per process. Async; safe for many concurrent ``lookup()`` calls on ONE event loop.
 
     Use as ``async with RegistraduriaClient(config) as client`` or call ``close()`` yourself.
-    ``pool`` exposes the browser pool's counters (``pool.stats``).
+    ``pool`` exposes the browser pool's counters (``pool.stats``). ``solver`` replaces the one
+    ``config`` names (the worker passes it wrapped for metrics); ``on_pages_in_use`` is called with
+    the number of pages lent out whenever it changes.
     """
 
-    def __init__(self, config: ClientConfig) -> None:
+    def __init__(
+        self,
+        config: ClientConfig,
+        *,
+        solver: CaptchaSolver | None = None,
+        on_pages_in_use: Callable[[int], None] | None = None,
+    ) -> None:
         self.config = config
         self.pool = BrowserPool(
             chromium_path=config.chromium_path,
             size=config.pool_size,
             max_uses=config.page_max_uses,
             user_agent=config.user_agent,
+            on_pages_in_use=on_pages_in_use,
         )
-        self._solver: CaptchaSolver | None = None
+        self._solver: CaptchaSolver | None = solver
 
     async def __aenter__(self) -> RegistraduriaClient:
         await self.start()

@@ -1,6 +1,7 @@
 import secrets
 
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 
@@ -74,6 +75,16 @@ class User(AbstractBaseUser, PermissionsMixin):
     @property
     def is_leader(self) -> bool:
         return self.role == self.Role.LEADER
+
+    def clean(self) -> None:
+        super().clean()
+        if self.referred_by_id and self.pk:
+            from accounts.services.network import ReferralCycleError, user_check_referrer
+
+            try:
+                user_check_referrer(member_id=self.pk, referrer_id=self.referred_by_id)
+            except ReferralCycleError as exc:
+                raise ValidationError({"referred_by": str(exc)}) from exc
 
     def get_full_name(self) -> str:
         return self.nombre_completo

@@ -61,6 +61,12 @@ def user_referrals(
         qs = qs.filter(cedula_info__changed_at__isnull=False)
         if changed_since:
             qs = qs.filter(cedula_info__changed_at__gt=changed_since)
+    qs = referral_search(qs, query)
+    return qs.order_by("-date_joined", "-pk")
+
+
+def referral_search(qs: QuerySet[User], query: str | None) -> QuerySet[User]:
+    """Narrow ``qs`` by a cédula (digits and separators) or by name words, ignoring case and accents."""
     query = (query or "").strip()
     if query:
         digits = strip_cedula(query)
@@ -70,7 +76,7 @@ def user_referrals(
             qs = qs.annotate(_nombre_folded=_folded(F("nombre_completo")))
             for word in fold_accents(query).split()[:10]:
                 qs = qs.filter(_nombre_folded__contains=word)
-    return qs.order_by("-date_joined", "-pk")
+    return qs
 
 
 def user_referral_count(*, user: User) -> int:

@@ -1,10 +1,13 @@
 """Reads over a member's network: their referrals, the referrals of those, and so on.
 
-The tree lives in ``User.referred_by``. Every query here starts from one recursive
-CTE (``_network_cte``) that the database walks, on PostgreSQL and SQLite alike; no
-query walks the tree in Python. The CTE carries each member's depth below the viewer
-(1 = direct referral) and stops at ``NETWORK_MAX_DEPTH`` and at the viewer, so even a
-cycle written behind the services' back (raw SQL, a bad import) cannot loop it.
+The tree lives in ``User.referred_by``; ``User.network_path`` materialises it (the
+ids above each member, root first), kept up to date on every save by
+``accounts.signals`` / ``accounts.services.network``. A network is then one indexed
+prefix scan, and depth is a subtraction of levels: at 100,000 members a recursive
+walk per page view was several times the 300 ms budget (docs/benchmarks.md). The
+recursive CTEs here (``network_ancestor_ids``, ``network_paths_from_tree``) read
+``referred_by`` itself: the cycle guard and the rebuild/check of the paths. No query
+walks the tree in Python.
 """
 
 from __future__ import annotations
@@ -13,9 +16,18 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.db import connection
-from django.db.models import Case, CharField, Count, F, IntegerField, Q, QuerySet, Value, When
-from django_cte import CTE, with_cte
-from django_cte.raw import raw_cte_sql
+from django.db.models import (
+    Case,
+    CharField,
+    Count,
+    ExpressionWrapper,
+    F,
+    IntegerField,
+    Q,
+    QuerySet,
+    Value,
+    When,
+)
 
 from accounts.models import CedulaInfo, CedulaStatus, User
 
@@ -65,6 +77,21 @@ def outcome_of(*, status: str | None, result_status: str | None = "") -> str:
     return Outcome.UNKNOWN
 
 
+def outcome_q(outcome: str) -> Q:
+    """The members whose outcome is ``outcome``, as plain conditions (cheaper to filter than the CASE)."""
+    in_flight = list(CedulaStatus.in_flight())
+    if outcome == Outcome.UNKNOWN:
+        known = [status for statuses in Outcome.STATUSES.values() for status in statuses]
+        return Q(cedula_info__isnull=True) | (
+            ~Q(cedula_info__status__in=known)
+            & ~Q(cedula_info__status__in=in_flight, cedula_info__result_status__in=known)
+        )
+    statuses = list(Outcome.STATUSES[outcome])
+    return Q(cedula_info__status__in=statuses) | Q(
+        cedula_info__status__in=in_flight, cedula_info__result_status__in=statuses
+    )
+
+
 def _outcome_expression(prefix: str = "cedula_info__") -> Case:
     in_flight = list(CedulaStatus.in_flight())
     whens = []
@@ -81,42 +108,27 @@ def _outcome_expression(prefix: str = "cedula_info__") -> Case:
 
 
 # ------------------------------------------------------------------------------
-# The recursive CTE
+# The network: a prefix of the materialised path
 # ------------------------------------------------------------------------------
-def _net_body_sql() -> str:
-    """The body of the ``net`` CTE; its parameters are (root, root, max_depth, root)."""
-    table = connection.ops.quote_name(User._meta.db_table)
-    # UNION ALL: a member has one referrer, so each is reached once; the viewer is
-    # never re-entered (cycle guard) and the depth bound is a second, blunt guard.
-    # Only the table name (from the model, quoted) is formatted in; values are bound.
-    sql = (
-        f"SELECT u.id AS id, 1 AS depth FROM {table} u WHERE u.referred_by_id = %s AND u.id <> %s "  # noqa: S608
-        f"UNION ALL "
-        f"SELECT u.id, net.depth + 1 FROM {table} u INNER JOIN net ON u.referred_by_id = net.id "
-        f"WHERE net.depth < %s AND u.id <> %s"
-    )
-    return sql
-
-
-def _net_params(*, root_id: int, max_depth: int) -> list[int]:
-    return [root_id, root_id, max_depth, root_id]
-
-
-def _network_cte(*, root_id: int, max_depth: int) -> CTE:
-    sql = _net_body_sql()
-    return CTE(
-        raw_cte_sql(
-            sql,
-            _net_params(root_id=root_id, max_depth=max_depth),
-            {"id": IntegerField(), "depth": IntegerField()},
-        ),
-        name="net",
-    )
+def network_prefix(user: User) -> str:
+    """The ``network_path`` prefix shared by everyone below ``user``."""
+    return f"{user.network_path}{user.pk}/"
 
 
 def network_depth_for(user: User) -> int:
     """How deep a viewer sees: a leader their whole network, a member their direct referrals."""
     return NETWORK_MAX_DEPTH if user.is_leader else 1
+
+
+def _network_base(*, viewer: User, max_depth: int) -> QuerySet[User]:
+    if max_depth == 1:
+        # Direct referrals: the referrer column itself, so a member's view never
+        # depends on the path being up to date.
+        return User.objects.filter(referred_by_id=viewer.pk).exclude(pk=viewer.pk)
+    qs = User.objects.filter(network_path__startswith=network_prefix(viewer))
+    if max_depth < NETWORK_MAX_DEPTH:
+        qs = qs.filter(network_level__lte=viewer.network_level + max_depth)
+    return qs
 
 
 def network_members(*, viewer: User, max_depth: int | None = None) -> QuerySet[User]:
@@ -125,22 +137,29 @@ def network_members(*, viewer: User, max_depth: int | None = None) -> QuerySet[U
     ``max_depth`` defaults to what the viewer may see (``network_depth_for``).
     """
     depth = network_depth_for(viewer) if max_depth is None else max_depth
-    cte = _network_cte(root_id=viewer.pk, max_depth=depth)
-    qs = cte.join(User.objects.select_related("cedula_info"), id=cte.col.id).annotate(
-        depth=cte.col.depth, outcome=_outcome_expression()
+    return (
+        _network_base(viewer=viewer, max_depth=depth)
+        .select_related("cedula_info")
+        .annotate(
+            depth=ExpressionWrapper(F("network_level") - viewer.network_level, output_field=IntegerField()),
+            outcome=_outcome_expression(),
+        )
     )
-    return with_cte(cte, select=qs)
 
 
 def network_contains(*, viewer: User, member_id: int) -> bool:
     """Whether ``member_id`` is inside what ``viewer`` may see."""
-    return network_members(viewer=viewer).filter(pk=member_id).exists()
+    depth = network_depth_for(viewer)
+    return _network_base(viewer=viewer, max_depth=depth).filter(pk=member_id).exists()
 
 
 def network_ancestor_ids(*, member_id: int) -> list[int]:
     """The ids above ``member_id`` (their referrer, the referrer's referrer, …), nearest first.
 
-    Bounded like the network, and stops if it meets ``member_id`` again (a cycle).
+    Read from ``referred_by`` itself with a recursive CTE (PostgreSQL and SQLite), not
+    from the materialised path, so the cycle guard holds even if a path were stale.
+    Bounded, and stops if it meets ``member_id`` again (a cycle written behind the
+    services' back).
     """
     table = connection.ops.quote_name(User._meta.db_table)
     sql = (
@@ -154,6 +173,27 @@ def network_ancestor_ids(*, member_id: int) -> list[int]:
     with connection.cursor() as cursor:
         cursor.execute(sql, [member_id, NETWORK_MAX_DEPTH + 1, member_id])
         return [row[0] for row in cursor.fetchall()]
+
+
+def network_paths_from_tree() -> dict[int, tuple[str, int]]:
+    """Every member's (path, level) computed from ``referred_by`` by a recursive CTE.
+
+    Used to rebuild the materialised paths and to check them. Members caught in a
+    cycle are unreachable from any root and are left out; the depth bound ends the
+    recursion whatever the data.
+    """
+    table = connection.ops.quote_name(User._meta.db_table)
+    sql = (
+        f"WITH RECURSIVE tree(id, path, lvl) AS ("  # noqa: S608 (table name only, values bound)
+        f" SELECT id, CAST('' AS VARCHAR(600)), 0 FROM {table} WHERE referred_by_id IS NULL"
+        f" UNION ALL"
+        f" SELECT u.id, CAST(tree.path || CAST(tree.id AS VARCHAR(20)) || '/' AS VARCHAR(600)), tree.lvl + 1"
+        f" FROM {table} u INNER JOIN tree ON u.referred_by_id = tree.id WHERE tree.lvl < %s"
+        f") SELECT id, path, lvl FROM tree"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [NETWORK_MAX_DEPTH])
+        return {row[0]: (row[1], row[2]) for row in cursor.fetchall()}
 
 
 # ------------------------------------------------------------------------------
@@ -201,7 +241,7 @@ def network_filtered(*, viewer: User, filters: NetworkFilter, sort: str = DEFAUL
 
     qs = network_members(viewer=viewer)
     if filters.outcome in Outcome.ORDER:
-        qs = qs.filter(outcome=filters.outcome)
+        qs = qs.filter(outcome_q(filters.outcome))
     if filters.depth:
         qs = qs.filter(depth=filters.depth)
     for name, value in filters.places.items():
@@ -245,14 +285,23 @@ def level_label(depth: int) -> str:
 
 
 def network_level_totals(*, viewer: User) -> list[LevelTotal]:
+    """Members and how many can vote, per level below ``viewer`` (one grouped pass)."""
     rows = (
-        network_members(viewer=viewer)
+        _network_base(viewer=viewer, max_depth=network_depth_for(viewer))
         .order_by()
-        .values("depth")
-        .annotate(members=Count("id"), can_vote=Count("id", filter=Q(outcome=Outcome.CAN_VOTE)))
-        .order_by("depth")
+        .values(
+            "network_level", status=F("cedula_info__status"), result_status=F("cedula_info__result_status")
+        )
+        .annotate(n=Count("pk"))
     )
-    return [LevelTotal(depth=r["depth"], members=r["members"], can_vote=r["can_vote"]) for r in rows]
+    members: dict[int, int] = {}
+    can_vote: dict[int, int] = {}
+    for row in rows:
+        depth = row["network_level"] - viewer.network_level if viewer.is_leader else 1
+        members[depth] = members.get(depth, 0) + row["n"]
+        if outcome_of(status=row["status"], result_status=row["result_status"]) == Outcome.CAN_VOTE:
+            can_vote[depth] = can_vote.get(depth, 0) + row["n"]
+    return [LevelTotal(depth=d, members=members[d], can_vote=can_vote.get(d, 0)) for d in sorted(members)]
 
 
 @dataclass(frozen=True)
@@ -272,54 +321,40 @@ class SubLeaderTotal:
         return min(100, round(self.direct * 100 / self.goal))
 
 
-def network_sub_leaders(*, viewer: User) -> list[SubLeaderTotal]:
-    """Every leader inside the viewer's network with the size of their own network.
+def network_sub_leaders(*, viewer: User, limit: int = 200) -> list[SubLeaderTotal]:
+    """The leaders inside the viewer's network (nearest first) with totals of their own networks.
 
-    One query: a second recursive CTE starts at each sub-leader and carries that
-    sub-leader's id down as ``root``, so all their networks are counted at once.
+    One small aggregate per sub-leader, each an index range scan of that sub-leader's
+    path prefix; ``limit`` bounds the page.
     """
     if not viewer.is_leader:
         return []
-    user_table = connection.ops.quote_name(User._meta.db_table)
-    info_table = connection.ops.quote_name(CedulaInfo._meta.db_table)
-    found = CedulaStatus.FOUND
-    in_flight = sorted(CedulaStatus.in_flight())
-    net_sql = _net_body_sql()
-    can_vote = "ci.status = %s OR (ci.status IN (%s, %s) AND ci.result_status = %s)"
-    sql = (
-        f"WITH RECURSIVE net(id, depth) AS ({net_sql}), "  # noqa: S608 (table names only, values bound)
-        f"sub(root, id, depth) AS ("
-        f" SELECT net.id, net.id, 0 FROM net INNER JOIN {user_table} u ON u.id = net.id WHERE u.role = %s"
-        f" UNION ALL SELECT sub.root, u.id, sub.depth + 1 FROM {user_table} u"
-        f" INNER JOIN sub ON u.referred_by_id = sub.id WHERE sub.depth < %s AND u.id <> sub.root"
-        f") SELECT sub.root,"
-        f" SUM(CASE WHEN sub.depth = 1 THEN 1 ELSE 0 END),"
-        f" SUM(CASE WHEN sub.depth >= 1 THEN 1 ELSE 0 END),"
-        f" SUM(CASE WHEN sub.depth >= 1 AND ({can_vote}) THEN 1 ELSE 0 END)"
-        f" FROM sub LEFT JOIN {info_table} ci ON ci.user_id = sub.id GROUP BY sub.root"
+    leaders = list(
+        network_members(viewer=viewer)
+        .filter(role=User.Role.LEADER)
+        .order_by("depth", "nombre_completo", "pk")[:limit]
     )
-    params = [
-        *_net_params(root_id=viewer.pk, max_depth=NETWORK_MAX_DEPTH),
-        User.Role.LEADER,
-        NETWORK_MAX_DEPTH,
-        found,
-        *in_flight,
-        found,
-    ]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        totals = {root: (direct, size, can_vote) for root, direct, size, can_vote in cursor.fetchall()}
-    leaders = network_members(viewer=viewer).filter(pk__in=list(totals)).order_by("depth", "nombre_completo")
-    return [
-        SubLeaderTotal(
-            user=leader,
-            depth=leader.depth,
-            direct=int(totals[leader.pk][0] or 0),
-            network=int(totals[leader.pk][1] or 0),
-            can_vote=int(totals[leader.pk][2] or 0),
+    totals = []
+    for leader in leaders:
+        counts = (
+            network_members(viewer=leader, max_depth=NETWORK_MAX_DEPTH)
+            .order_by()
+            .aggregate(
+                network=Count("id"),
+                direct=Count("id", filter=Q(referred_by_id=leader.pk)),
+                can_vote=Count("id", filter=Q(outcome=Outcome.CAN_VOTE)),
+            )
         )
-        for leader in leaders
-    ]
+        totals.append(
+            SubLeaderTotal(
+                user=leader,
+                depth=leader.depth,
+                direct=counts["direct"],
+                network=counts["network"],
+                can_vote=counts["can_vote"],
+            )
+        )
+    return totals
 
 
 # ------------------------------------------------------------------------------
@@ -370,15 +405,23 @@ def network_territory(
     level = level or territory_level(places)
     if level is None:
         return []
-    qs = network_members(viewer=viewer)
+    qs = _network_base(viewer=viewer, max_depth=network_depth_for(viewer))
     for name, value in places.items():
         qs = qs.filter(_place_q(name, value))
-    annotations = {outcome: Count("id", filter=Q(outcome=outcome)) for outcome in Outcome.ORDER}
-    rows = qs.order_by().annotate(place=F(f"cedula_info__{level}")).values("place").annotate(**annotations)
+    # Grouped by the raw status pair and mapped to outcomes here: a handful of groups
+    # per place, and the database counts rows instead of evaluating a CASE per row.
+    rows = (
+        qs.order_by()
+        .values(
+            place=F(f"cedula_info__{level}"),
+            status=F("cedula_info__status"),
+            result_status=F("cedula_info__result_status"),
+        )
+        .annotate(n=Count("pk"))
+    )
     merged: dict[str, dict[str, int]] = {}
     for row in rows:
         # NULL (no census row) and "" are the same group to a reader: sin dato.
         counts = merged.setdefault(row["place"] or "", dict.fromkeys(Outcome.ORDER, 0))
-        for outcome in Outcome.ORDER:
-            counts[outcome] += row[outcome]
+        counts[outcome_of(status=row["status"], result_status=row["result_status"])] += row["n"]
     return [TerritoryRow(value=value, counts=counts) for value, counts in merged.items()]

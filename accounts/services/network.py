@@ -8,12 +8,13 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, Q, QuerySet
+from django.db.models import CharField, F, Q, QuerySet, Value
+from django.db.models.functions import Concat, Substr
 from django.http import Http404
 from django.utils import timezone
 
 from accounts.models import CedulaStatus, User
-from accounts.selectors.network import network_ancestor_ids, network_members
+from accounts.selectors.network import network_ancestor_ids, network_members, network_paths_from_tree
 from accounts.services.cedulas import QUEUE_REFRESH, cedula_refresh_budget_left, cedula_refresh_many
 
 log = logging.getLogger(__name__)
@@ -26,13 +27,99 @@ class ReferralCycleError(ValueError):
 def user_check_referrer(*, member_id: int, referrer_id: int | None) -> None:
     """Refuse a referrer that is the member or someone below them in the tree.
 
-    The referral tree must stay a tree: every network query relies on it (and
-    also guards itself, see ``accounts.selectors.network``).
+    Reads ``referred_by`` with a recursive CTE (not the materialised path), for the
+    admin's form validation. The save itself is guarded too (``network_before_save``).
     """
     if referrer_id is None:
         return
     if referrer_id == member_id or member_id in network_ancestor_ids(member_id=referrer_id):
-        raise ReferralCycleError("Este miembro no puede quedar referido por alguien de su propia red.")
+        raise ReferralCycleError(CYCLE_MESSAGE)
+
+
+CYCLE_MESSAGE = "Este miembro no puede quedar referido por sí mismo ni por alguien de su propia red."
+
+
+# ------------------------------------------------------------------------------
+# The materialised path (User.network_path / network_level), on every save
+# ------------------------------------------------------------------------------
+def _path_under(parent_id: int | None) -> tuple[str, int]:
+    if parent_id is None:
+        return "", 0
+    parent = User.objects.filter(pk=parent_id).values_list("network_path", "network_level").first()
+    if parent is None:  # the referrer is being deleted in the same transaction
+        return "", 0
+    return f"{parent[0]}{parent_id}/", parent[1] + 1
+
+
+def network_before_save(*, member: User, update_fields) -> None:
+    """Set ``member``'s path from their referrer; refuse a referrer that would close a cycle.
+
+    Called by the pre_save signal. Remembers the old path so ``network_after_save``
+    can move the member's whole network along with them.
+    """
+    if update_fields is not None and "referred_by" not in update_fields:
+        return
+    path, level = _path_under(member.referred_by_id)
+    if member.pk is not None:
+        if member.referred_by_id == member.pk or f"/{member.pk}/" in f"/{path}":
+            raise ReferralCycleError(CYCLE_MESSAGE)
+        old = User.objects.filter(pk=member.pk).values_list("network_path", "network_level").first()
+        if old is not None and old != (path, level):
+            member._network_moved_from = old
+    member.network_path, member.network_level = path, level
+
+
+def network_after_save(*, member: User, update_fields) -> None:
+    """Rewrite the paths below a member whose referrer changed (admin only: not a portal action)."""
+    old = member.__dict__.pop("_network_moved_from", None)
+    if old is None:
+        return
+    old_path, old_level = old
+    if update_fields is not None:
+        # The save wrote only the listed columns: write the member's own path too.
+        User.objects.filter(pk=member.pk).update(
+            network_path=member.network_path, network_level=member.network_level
+        )
+    _move_subtree(
+        old_prefix=f"{old_path}{member.pk}/",
+        new_prefix=f"{member.network_path}{member.pk}/",
+        level_delta=member.network_level - old_level,
+    )
+    log.info("network moved: member=%s level %s -> %s", member.pk, old_level, member.network_level)
+
+
+def network_after_delete(*, member: User) -> None:
+    """A deleted member's referrals become roots (``on_delete=SET_NULL``): so do their paths."""
+    _move_subtree(
+        old_prefix=f"{member.network_path}{member.pk}/",
+        new_prefix="",
+        level_delta=-(member.network_level + 1),
+    )
+
+
+def _move_subtree(*, old_prefix: str, new_prefix: str, level_delta: int) -> None:
+    User.objects.filter(network_path__startswith=old_prefix).update(
+        network_path=Concat(
+            Value(new_prefix), Substr("network_path", len(old_prefix) + 1), output_field=CharField()
+        ),
+        network_level=F("network_level") + level_delta,
+    )
+
+
+@transaction.atomic
+def network_rebuild_paths() -> int:
+    """Recompute every path from ``referred_by`` (migration, repairs); returns how many changed."""
+    expected = network_paths_from_tree()
+    changed = 0
+    stored = User.objects.values_list("pk", "network_path", "network_level").iterator(chunk_size=5000)
+    batch: list[User] = []
+    for pk, path, level in stored:
+        target = expected.get(pk)
+        if target is not None and target != (path, level):
+            batch.append(User(pk=pk, network_path=target[0], network_level=target[1]))
+    for start in range(0, len(batch), 1000):
+        changed += User.objects.bulk_update(batch[start : start + 1000], ["network_path", "network_level"])
+    return changed
 
 
 def _member_in_network(*, leader: User, member_id: int) -> User:

@@ -158,8 +158,8 @@ def network_ancestor_ids(*, member_id: int) -> list[int]:
 
     Read from ``referred_by`` itself with a recursive CTE (PostgreSQL and SQLite), not
     from the materialised path, so the cycle guard holds even if a path were stale.
-    Bounded, and stops if it meets ``member_id`` again (a cycle written behind the
-    services' back).
+    Bounded, and stops when it meets ``member_id`` again: on a cycle written behind
+    the services' back the list ends with ``member_id`` itself.
     """
     table = connection.ops.quote_name(User._meta.db_table)
     sql = (

@@ -15,7 +15,12 @@ from django.utils import timezone
 
 from accounts.models import CedulaStatus, User
 from accounts.selectors.network import network_ancestor_ids, network_members, network_paths_from_tree
-from accounts.services.cedulas import QUEUE_REFRESH, cedula_refresh_budget_left, cedula_refresh_many
+from accounts.services.cedulas import (
+    QUEUE_REFRESH,
+    RefreshRefusal,
+    cedula_refresh_budget_left,
+    cedula_refresh_many,
+)
 
 log = logging.getLogger(__name__)
 
@@ -214,6 +219,19 @@ def _n(count: int, singular: str, plural: str) -> str:
 
 def _join(parts: list[str]) -> str:
     return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " y " + parts[-1]
+
+
+def refresh_report(outcomes: dict, *, budget: int) -> FilteredRefreshReport:
+    """The report of a refresh of chosen members (``cedula_refresh_many`` outcomes)."""
+    refusals = [outcome.refusal for outcome in outcomes.values() if not outcome.accepted]
+    return FilteredRefreshReport(
+        total=len(outcomes),
+        queued=len(outcomes) - len(refusals),
+        in_flight=refusals.count(RefreshRefusal.IN_FLIGHT),
+        cooldown=refusals.count(RefreshRefusal.COOLDOWN),
+        over_budget=refusals.count(RefreshRefusal.RATE_LIMITED),
+        budget=budget,
+    )
 
 
 def network_refresh_filtered(*, requester: User, members: QuerySet[User]) -> FilteredRefreshReport:

@@ -21,6 +21,7 @@ urlpatterns = [
     path("referidos/vistos/", referrals.referrals_mark_seen, name="referrals_mark_seen"),
     path("referidos/actualizar-filtro/", network.refresh_filtered, name="referrals_refresh_filtered"),
     path("referidos/<int:user_id>/sublider/", network.sub_leader, name="sub_leader"),
+    path("red/", network.network_overview, name="network"),
     path("territorio/", network.territory, name="territory"),
     path("territorio/lista/", network.territory_list, name="territory_list"),
     path("territorio/exportar.csv", network.territory_csv, name="territory_csv"),

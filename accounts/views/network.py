@@ -28,6 +28,8 @@ from accounts.selectors.network import (
     NetworkFilter,
     Outcome,
     network_filtered,
+    network_level_totals,
+    network_sub_leaders,
     network_territory,
     territory_level,
 )
@@ -44,6 +46,13 @@ from accounts.views.referrals import referrals_baseline
 log = logging.getLogger(__name__)
 
 PRINT_LIST_MAX = 5000
+LEVEL_PLURALS = {
+    "departamento": "Departamentos",
+    "municipio": "Municipios",
+    "zona": "Zonas",
+    "puesto": "Puestos",
+    "mesa": "Mesas",
+}
 TERRITORY_SORTS = ("total", "nombre", *Outcome.ORDER)
 CHART_ROWS = 10
 
@@ -126,6 +135,7 @@ def territory(request: HttpRequest) -> HttpResponse:
     context = {
         "level": level,
         "level_label": LEVEL_LABELS[level],
+        "level_plural": LEVEL_PLURALS[level],
         "places": places,
         "breadcrumbs": _breadcrumbs(places),
         "table": table,
@@ -151,7 +161,9 @@ def _split_segments(counts: dict[str, int], scale: int) -> list[dict]:
         count = counts.get(outcome, 0)
         width = (count * 100 / scale) if scale else 0
         if count:
-            segments.append({"outcome": outcome, "count": count, "x": round(x, 3), "width": round(width, 3)})
+            # Strings: templates would localise floats with the Spanish decimal comma,
+            # which SVG reads as garbage (zero-width bars).
+            segments.append({"outcome": outcome, "count": count, "x": f"{x:.3f}", "width": f"{width:.3f}"})
         x += width
     return segments
 
@@ -280,3 +292,20 @@ def refresh_filtered(request: HttpRequest) -> HttpResponse:
     }
     target = reverse("accounts:referrals")
     return redirect(f"{target}?{_encode(params)}" if params else target)
+
+
+@require_GET
+def network_overview(request: HttpRequest) -> HttpResponse:
+    """Tu red: members and who can vote per level, and each sub-leader's own network."""
+    _leader_only(request)
+    levels = network_level_totals(viewer=request.user)
+    return render(
+        request,
+        "accounts/network.html",
+        {
+            "levels": levels,
+            "total": sum(level.members for level in levels),
+            "can_vote": sum(level.can_vote for level in levels),
+            "sub_leaders": network_sub_leaders(viewer=request.user),
+        },
+    )

@@ -25,6 +25,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 DESKTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 390, "height": 844}
+FILTER_CONTROLS = "#referrals-filters :is(select, input:not([type=hidden]), button)"
 
 
 @pytest.fixture
@@ -102,7 +103,7 @@ def test_referidos_at_1280_shows_every_column_and_control(live_server, browser, 
             ("tbody tr input[type=checkbox][name=ids]", "row check-box"),
             ("tbody tr button:has-text('Actualizar')", "row refresh button"),
             ("tbody tr button:has-text('sublíder')", "sub-leader button"),
-            ("#referrals-filters select, #referrals-filters input:not([type=hidden]), #referrals-filters button", "filter"),
+            (FILTER_CONTROLS, "filter"),
             ("#referrals-actions button, #referrals-actions a", "bulk action"),
             (".pagination a, .pagination span", "page link"),
         ]:

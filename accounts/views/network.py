@@ -39,6 +39,7 @@ from accounts.services.network import (
     user_make_sub_leader,
     user_remove_sub_leader,
 )
+from accounts.validators import fold_accents
 from accounts.views.common import safe_target
 from accounts.views.network_params import SIN_DATO, filters_from, place_param, places_from, query_string
 from accounts.views.referrals import referrals_baseline
@@ -204,9 +205,9 @@ def territory_list(request: HttpRequest) -> HttpResponse:
 
 def _export_name(filters: NetworkFilter, extension: str) -> str:
     parts = [v for v in filters.places.values() if v][-1:]
-    slug = (
-        "".join(ch if ch.isalnum() else "-" for ch in (parts[0] if parts else "red")).strip("-").lower()[:40]
-    )
+    # ASCII only, so the plain filename= form is used (every browser reads it).
+    name = fold_accents(parts[0] if parts else "red")
+    slug = "".join(ch if ch.isascii() and ch.isalnum() else "-" for ch in name).strip("-")[:40]
     return f"territorio-{slug or 'red'}-{timezone.localdate():%Y-%m-%d}.{extension}"
 
 

@@ -8,7 +8,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat requirements/*.txt | sha1sum | cut -c1-12)
 export DJANGO_SETTINGS_MODULE ?= site_config.settings.local
 
-.PHONY: setup venv chromium migrate run test lint format check-rabbitmq
+.PHONY: setup venv chromium migrate run test test-fast lint format check-rabbitmq
 
 setup: venv chromium
 
@@ -37,6 +37,10 @@ run: setup migrate check-rabbitmq
 
 test: setup check-rabbitmq
 	@DJANGO_SETTINGS_MODULE=site_config.settings.test $(VENV)/bin/pytest $(PYTEST_ARGS)
+
+# Everything that needs neither RabbitMQ nor Chromium (no broker check, no browser install).
+test-fast: venv
+	@DJANGO_SETTINGS_MODULE=site_config.settings.test $(VENV)/bin/pytest -m "not broker and not browser and not e2e" $(PYTEST_ARGS)
 
 lint: venv
 	@$(VENV)/bin/ruff check .

@@ -49,6 +49,7 @@ def _cedula_field(**kwargs) -> forms.CharField:
     )
 
 
+# The field builders share a shape (a widget with the browser copy of a rule) but no rule.
 def _nombre_field() -> forms.CharField:
     return forms.CharField(
         label="Nombre completo",

@@ -208,10 +208,6 @@ class CedulaInfo(models.Model):
     def is_in_flight(self) -> bool:
         return self.status in CedulaStatus.in_flight()
 
-    @property
-    def is_final(self) -> bool:
-        return self.status in CedulaStatus.final()
-
 
 class CedulaChange(models.Model):
     """One change of a member's voting place or census status between two lookups."""
@@ -231,30 +227,3 @@ class CedulaChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id} @ {self.changed_at:%Y-%m-%d}"
-
-
-class SchedulerRun(models.Model):
-    """A claim on one run of a scheduled job for one period.
-
-    The unique (job, period) pair makes the claim atomic across any number of
-    scheduler processes: whoever inserts first runs the job, the rest skip it.
-    """
-
-    job = models.CharField("tarea", max_length=50)
-    period = models.CharField("periodo", max_length=40)
-    claimed_by = models.CharField("tomada por", max_length=120)
-    started_at = models.DateTimeField("inicio", default=timezone.now)
-    finished_at = models.DateTimeField("fin", null=True, blank=True)
-    selected = models.PositiveIntegerField("seleccionadas", default=0)
-    sent = models.PositiveIntegerField("enviadas", default=0)
-    skipped = models.PositiveIntegerField("omitidas", default=0)
-
-    class Meta:
-        verbose_name = "ejecución programada"
-        verbose_name_plural = "ejecuciones programadas"
-        constraints = [
-            models.UniqueConstraint(fields=["job", "period"], name="unique_scheduler_run_per_period")
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.job} {self.period}"

@@ -12,19 +12,16 @@ import unicodedata
 
 from django.core.exceptions import ValidationError
 
-# --- Cédula (registraduria.md §5) ----------------------------------------------------
-CEDULA_MIN_DIGITS = 3
-CEDULA_MAX_DIGITS = 10
+from scrapers.text import CEDULA_MAX_DIGITS, CEDULA_MIN_DIGITS, fold, strip_cedula
+
+# --- Cédula (docs/registraduria.md#cedulas) ------------------------------------------
 # Room for a fully formatted 10-digit cédula ("1.234.567.890") plus stray spaces.
 CEDULA_INPUT_MAX_LENGTH = 20
-_CEDULA_SEPARATORS = re.compile(r"[\s.,\-]+")
 _CEDULA_DIGITS = re.compile(r"[0-9]+", re.ASCII)
-CEDULA_HTML_PATTERN = r"[\s.,\-]*[1-9](?:[\s.,\-]*[0-9]){2,9}[\s.,\-]*"
-
-
-def strip_cedula(value: str) -> str:
-    """Remove the separators people type (dots, commas, spaces, dashes); no validation."""
-    return _CEDULA_SEPARATORS.sub("", value or "")
+# The browser's copy of the rule (an <input pattern>): the same digits, separators allowed.
+CEDULA_HTML_PATTERN = (
+    rf"[\s.,\-]*[1-9](?:[\s.,\-]*[0-9]){{{CEDULA_MIN_DIGITS - 1},{CEDULA_MAX_DIGITS - 1}}}[\s.,\-]*"
+)
 
 
 def normalize_cedula(value: str) -> str:
@@ -139,6 +136,5 @@ REFERRAL_GOAL_MAX = 10_000
 
 # --- Search text ----------------------------------------------------------------------
 def fold_accents(value: str) -> str:
-    """Lower-case and drop diacritics: ``"Núñez"`` → ``"nunez"``."""
-    decomposed = unicodedata.normalize("NFD", value)
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).lower()
+    """Lower-case and drop diacritics: ``"Núñez"`` → ``"nunez"`` (the scraper's ``fold``)."""
+    return fold(value)

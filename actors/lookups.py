@@ -13,7 +13,9 @@ from django.conf import settings
 from dramatiq.middleware import CurrentMessage
 
 from accounts.services import cedulas
-from actors.browser import lookup_in_worker
+from actors.errors import LookupPermanentError, LookupRetriesExhausted, LookupTransientError
+from actors.queues import ACTOR_NAMES, QUEUE_LOOKUPS, QUEUE_REFRESH
+from actors.registraduria import lookup_in_worker
 
 log = logging.getLogger(__name__)
 
@@ -23,7 +25,7 @@ _POLICY = {
     "max_backoff": settings.LOOKUP_MAX_BACKOFF_MS,
     "time_limit": settings.LOOKUP_TIME_LIMIT_MS,
     # Never retried: straight to the dead-letter queue.
-    "throws": (cedulas.LookupPermanentError, cedulas.LookupRetriesExhausted),
+    "throws": (LookupPermanentError, LookupRetriesExhausted),
 }
 
 
@@ -36,9 +38,7 @@ def _user_id_from(args: tuple, kwargs: dict) -> int:
     else:
         user_id = None
     if not isinstance(user_id, int) or isinstance(user_id, bool) or user_id <= 0:
-        raise cedulas.LookupPermanentError(
-            f"malformed lookup message: args={args!r:.80} kwargs={kwargs!r:.80}"
-        )
+        raise LookupPermanentError(f"malformed lookup message: args={args!r:.80} kwargs={kwargs!r:.80}")
     return user_id
 
 
@@ -51,7 +51,7 @@ def _run(args: tuple, kwargs: dict, *, queue: str) -> None:
         claim, outcome = cedulas.cedula_lookup_run(
             user_id=user_id, final_attempt=final_attempt, perform=lookup_in_worker
         )
-    except (cedulas.LookupPermanentError, cedulas.LookupRetriesExhausted):
+    except (LookupPermanentError, LookupRetriesExhausted):
         raise
     except Exception as exc:
         # Not the site's doing (a database error, a bug): retried like any failure,
@@ -64,18 +64,18 @@ def _run(args: tuple, kwargs: dict, *, queue: str) -> None:
         # lease still running): look again once the lease has expired.
         cedulas.cedula_lookup_defer(user_id=user_id, queue=queue, until=claim.lease_expires_at)
     elif outcome == cedulas.RecordOutcome.RETRY:
-        raise cedulas.LookupTransientError(f"transient lookup failure for user {user_id}")
+        raise LookupTransientError(f"transient lookup failure for user {user_id}")
     elif outcome == cedulas.RecordOutcome.EXHAUSTED:
-        raise cedulas.LookupRetriesExhausted(f"retries exhausted for user {user_id}")
+        raise LookupRetriesExhausted(f"retries exhausted for user {user_id}")
 
 
 # The signature takes anything so that a malformed message reaches our own check
 # (and the dead-letter queue without retries) instead of failing in the call itself.
-@dramatiq.actor(actor_name="lookup_cedula", queue_name=cedulas.QUEUE_LOOKUPS, priority=0, **_POLICY)
+@dramatiq.actor(actor_name=ACTOR_NAMES[QUEUE_LOOKUPS], queue_name=QUEUE_LOOKUPS, priority=0, **_POLICY)
 def lookup_cedula(*args, **kwargs) -> None:
-    _run(args, kwargs, queue=cedulas.QUEUE_LOOKUPS)
+    _run(args, kwargs, queue=QUEUE_LOOKUPS)
 
 
-@dramatiq.actor(actor_name="refresh_cedula", queue_name=cedulas.QUEUE_REFRESH, priority=100, **_POLICY)
+@dramatiq.actor(actor_name=ACTOR_NAMES[QUEUE_REFRESH], queue_name=QUEUE_REFRESH, priority=100, **_POLICY)
 def refresh_cedula(*args, **kwargs) -> None:
-    _run(args, kwargs, queue=cedulas.QUEUE_REFRESH)
+    _run(args, kwargs, queue=QUEUE_REFRESH)

@@ -3,7 +3,7 @@
 Any number of these processes may run at once (HA). APScheduler's job stores
 cannot be shared between processes, so each process keeps its jobs in memory and
 every run is claimed in the database instead (``SchedulerRun(job, period)``, see
-``accounts.services.refresh``): whichever process inserts the period first runs
+``actors.runs``): whichever process inserts the period first runs
 it. A nightly run that did not happen or did not finish (every scheduler down,
 a run stopped by SIGTERM or a broker failure, a scheduler SIGKILLed mid-run) is
 caught up, within ``SCHEDULER_MISFIRE_GRACE_SECONDS``, at start and by a check
@@ -26,16 +26,8 @@ from django.conf import settings
 from django.db import connections
 from django.utils import timezone
 
-from accounts.services.refresh import (
-    JOB_NIGHTLY,
-    JOB_SWEEPER,
-    RunSummary,
-    refresh_run_nightly,
-    refresh_run_sweeper,
-    scheduler_period_for,
-    scheduler_run_held,
-    scheduler_slot_start,
-)
+from actors.refresh import JOB_NIGHTLY, JOB_SWEEPER, refresh_run_nightly, refresh_run_sweeper
+from actors.runs import RunSummary, scheduler_period_for, scheduler_run_held, scheduler_slot_start
 
 log = logging.getLogger(__name__)
 
@@ -194,12 +186,13 @@ def build_scheduler(*, stop_event: threading.Event, now: datetime | None = None)
         misfire_grace_time=max(1, settings.SCHEDULER_MISFIRE_GRACE_SECONDS),
     )
     minutes = settings.SWEEPER_INTERVAL_MINUTES
+    slot_trigger = IntervalTrigger(
+        minutes=minutes, start_date=scheduler_slot_start(now=now, minutes=minutes), timezone=tz
+    )
     scheduler.add_job(
         sweeper_job,
         # Aligned on slot boundaries so every scheduler fires at the same moments.
-        trigger=IntervalTrigger(
-            minutes=minutes, start_date=scheduler_slot_start(now=now, minutes=minutes), timezone=tz
-        ),
+        trigger=slot_trigger,
         id=JOB_SWEEPER,
         name="sweeper",
         kwargs={"stop_event": stop_event},
@@ -209,9 +202,7 @@ def build_scheduler(*, stop_event: threading.Event, now: datetime | None = None)
     # (SIGKILL) while other schedulers keep running is taken over by one of them.
     scheduler.add_job(
         catch_up_check_job,
-        trigger=IntervalTrigger(
-            minutes=minutes, start_date=scheduler_slot_start(now=now, minutes=minutes), timezone=tz
-        ),
+        trigger=slot_trigger,
         id=CATCH_UP_CHECK_JOB_ID,
         name="nightly catch-up check",
         kwargs={"scheduler": scheduler, "stop_event": stop_event},

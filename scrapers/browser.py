@@ -1,7 +1,7 @@
 """One Chromium per process and a pool of warm pages on it.
 
 Launching a browser costs about a second of CPU, a fresh context about 0.4 s; reusing a warm page
-with its cookies cleared is what makes a lookup cheap (see stack-notes.md). ``BrowserPool`` owns the
+with its cookies cleared is what makes a lookup cheap (docs/stack.md#playwright). ``BrowserPool`` owns the
 async Playwright driver, one browser, and up to ``size`` pages, each in its own context so cookies
 never leak between concurrent lookups. Everything runs on one asyncio event loop.
 """

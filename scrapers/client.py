@@ -14,9 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import re
 import time
-import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from urllib.parse import urlsplit
@@ -30,14 +28,12 @@ from .captcha import CaptchaError, CaptchaSolver, build_solver
 from .chromium import ChromiumNotFound
 from .masking import mask_cedula
 from .registraduria import LookupResult, LookupStatus, parse_consultacenso, parse_response
+from .text import cap_raw, clean_cedula, is_waf_page
 
 logger = logging.getLogger(__name__)
 
 SOURCES = ("wsp", "consultacenso")
 FALLBACK_STATUSES = frozenset({LookupStatus.BLOCKED, LookupStatus.SITE_ERROR})
-WAF_MARKER = "evento de seguridad"
-_CEDULA_SEPARATORS = re.compile(r"[.\s,\-]")
-_CEDULA_FORMAT = re.compile(r"[1-9][0-9]{2,9}")
 
 # One round trip for what the page says about itself; re-read on every attempt.
 _READ_FORM_JS = """() => {
@@ -59,7 +55,7 @@ _SET_TOKEN_JS = """(token) => {
 
 @dataclass
 class ClientConfig:
-    """Everything the client needs; build it from Django settings with ``accounts.scraping``.
+    """Everything the client needs; build it from Django settings with ``actors.registraduria``.
 
     ``sources`` are tried in order (the next one only when the previous answered BLOCKED or
     SITE_ERROR). ``deadline_seconds`` bounds a whole lookup, waiting for a free page included.
@@ -83,17 +79,6 @@ class ClientConfig:
         # Dataclass repr would print the API key.
         fields = {k: v for k, v in vars(self).items() if k != "twocaptcha_api_key"}
         return f"ClientConfig({', '.join(f'{k}={v!r}' for k, v in fields.items())}, twocaptcha_api_key=***)"
-
-
-def clean_cedula(value: object) -> str | None:
-    """Return the cédula as bare digits, or None when it cannot be one (3-10 digits, no leading 0)."""
-    text = _CEDULA_SEPARATORS.sub("", "" if value is None else str(value))
-    return text if _CEDULA_FORMAT.fullmatch(text) else None
-
-
-def _fold(text: str) -> str:
-    """Lower case without accents, for matching the site's texts."""
-    return "".join(c for c in unicodedata.normalize("NFKD", text.lower()) if not unicodedata.combining(c))
 
 
 def _first_line(exc: BaseException) -> str:
@@ -275,13 +260,13 @@ class RegistraduriaClient:
                 if status < 400 and await page.locator(ready_selector).count() > 0:
                     return
                 body = await _text(response)
-            if WAF_MARKER in _fold(body):
+            if is_waf_page(body):
                 raise _Failed(
-                    LookupResult(LookupStatus.BLOCKED, raw=body[:65536], error=f"WAF page on GET ({status})")
+                    LookupResult(LookupStatus.BLOCKED, raw=cap_raw(body), error=f"WAF page on GET ({status})")
                 )
             if status < 400:
                 raise _Failed(
-                    LookupResult(LookupStatus.SITE_ERROR, raw=body[:65536], error="page without the form")
+                    LookupResult(LookupStatus.SITE_ERROR, raw=cap_raw(body), error="page without the form")
                 )
             if attempt == 1:
                 logger.info("GET %s answered %s; retrying once", urlsplit(url).path, status)

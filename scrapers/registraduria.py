@@ -10,12 +10,11 @@ from __future__ import annotations
 import html as html_lib
 import json
 import re
-import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-RAW_LIMIT = 64 * 1024
+from .text import WAF_MARKER, cap_raw, fold
 
 
 class LookupStatus(StrEnum):
@@ -81,7 +80,6 @@ _TEXT_LIMIT = 512 * 1024  # characters searched for marker texts in a non-JSON r
 _FIELD_LIMIT = 255  # one table cell; the portal's columns are at most this long
 _MESSAGE_LIMIT = 2000
 
-WAF_MARKER = "se presento un evento de seguridad"
 
 # Folded (accent-less, lower case) header text -> LookupResult field. Columns are matched by
 # name, never by position: the site's column order is not guaranteed.
@@ -109,21 +107,9 @@ _NOT_FOUND_MARKERS = ("no se encuentra", "no existe", "no fue encontrad")
 _DECEASED_MARKERS = ("muerte", "fallecid", "fallecimiento")
 
 
-def fold(text: str) -> str:
-    """Return ``text`` without accents, lower case, whitespace collapsed: the form texts are compared in."""
-    decomposed = unicodedata.normalize("NFKD", text)
-    stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-    return " ".join(stripped.casefold().split())
-
-
 def clean_text(text: str, limit: int = _FIELD_LIMIT) -> str:
     """Collapse whitespace, drop NUL characters (PostgreSQL text cannot hold them) and cap the length."""
     return " ".join(text.replace("\x00", " ").split())[:limit]
-
-
-def cap_raw(body: str) -> str:
-    """The reply body as stored in ``LookupResult.raw``: at most 64 KB of text, no NUL characters."""
-    return body[:RAW_LIMIT].replace("\x00", "")
 
 
 @dataclass
@@ -292,9 +278,10 @@ def _has(text: str, markers: tuple[str, ...]) -> bool:
 
 
 def novedad_status(novedad: str) -> tuple[LookupStatus, bool]:
-    """``(status, deceased)`` for the text of a NOVEDAD cell, by the ANI vocabulary (registraduria.md §3).
+    """``(status, deceased)`` for the text of a NOVEDAD cell, by the ANI vocabulary.
 
-    Compared accent- and case-insensitively:
+    The states are listed in docs/registraduria.md#novedades. Compared accent- and
+    case-insensitively:
 
     - "Pendiente …" → ``PENDING``;
     - "… Pérdida o Suspensión de los Derechos Políticos" (both "Vigente con …" and "Baja por …")
@@ -421,7 +408,7 @@ def parse_response(body: str) -> LookupResult:
 
     Pure and total: any input (``None``, bytes, junk, truncated or oddly shaped JSON, megabytes
     of garbage) gives a result, never an exception, in milliseconds. ``source`` is ``"wsp"``.
-    The rules, in order (registraduria.md §3):
+    The rules, in order (docs/registraduria.md#parsing):
 
     - not JSON: ``BLOCKED`` when it is the WAF page ("se presentó un evento de seguridad"),
       else ``SITE_ERROR`` (empty, cut short, an error page: transient);

@@ -1,11 +1,37 @@
-"""Shared fixtures live in tests/fixtures/, one module per concern."""
+"""Shared fixtures live in tests/fixtures/, one module per concern.
+
+Markers (``make test-fast`` deselects them): ``broker`` talks to the real
+RabbitMQ, ``browser`` drives a real Chromium, ``e2e`` runs a real worker process.
+Tests get them from the fixtures they use (below) or from a ``pytestmark`` in
+modules that reach RabbitMQ or Chromium without such a fixture.
+"""
 
 import pytest
+
+# Using any of these fixtures means needing what the marker names.
+_FIXTURE_MARKERS = {
+    "worker": ("e2e", "broker", "browser"),
+    "worker_env": ("e2e", "broker", "browser"),
+    "clean_queues": ("broker",),
+    "queues": ("broker",),
+    "browser": ("browser",),
+    "browser_context": ("browser",),
+    "browser_page": ("browser",),
+}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        for fixture in getattr(item, "fixturenames", ()):
+            for marker in _FIXTURE_MARKERS.get(fixture, ()):
+                item.add_marker(marker)
+
 
 pytest_plugins = [
     "tests.fixtures.factories",
     "tests.fixtures.replica",
     "tests.fixtures.browser",
+    "tests.fixtures.worker",
 ]
 
 

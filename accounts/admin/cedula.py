@@ -3,7 +3,7 @@
 from django.conf import settings
 from django.contrib import admin, messages
 
-from accounts.models import CedulaChange, CedulaInfo, SchedulerRun
+from accounts.models import CedulaChange, CedulaInfo
 from accounts.services.cedulas import QUEUE_LOOKUPS, QUEUE_REFRESH, cedula_refresh_many
 
 
@@ -60,10 +60,3 @@ class CedulaChangeAdmin(admin.ModelAdmin):
     list_select_related = ("user",)
     raw_id_fields = ("user",)
     readonly_fields = ("user", "changed_at", "source", "old", "new")
-
-
-@admin.register(SchedulerRun)
-class SchedulerRunAdmin(admin.ModelAdmin):
-    list_display = ("job", "period", "claimed_by", "started_at", "finished_at", "selected", "sent", "skipped")
-    list_filter = ("job",)
-    readonly_fields = list_display

@@ -12,10 +12,6 @@ REFERRALS_PER_PAGE = 50
 _REFERRAL_CODE = re.compile(rf"[{REFERRAL_CODE_ALPHABET}]{{4,12}}")
 
 
-def user_by_cedula(*, cedula: str) -> User | None:
-    return User.objects.filter(cedula=cedula).first()
-
-
 def user_cedula_taken(*, cedula: str) -> bool:
     return User.objects.filter(cedula=cedula).exists()
 

@@ -31,16 +31,15 @@ from django.utils import timezone
 
 from accounts.models import CedulaChange, CedulaInfo, CedulaStatus, User
 from accounts.selectors.network import network_contains
+from actors import sending
+from actors.errors import LookupPermanentError, LookupTransientError
+from actors.queues import QUEUE_LOOKUPS, QUEUE_REFRESH
 from scrapers.masking import mask_cedula
 from scrapers.registraduria import LookupResult, LookupStatus
+from scrapers.text import cap_raw
 
 log = logging.getLogger(__name__)
 
-QUEUE_LOOKUPS = f"{settings.LOOKUP_QUEUE_PREFIX}lookups"
-QUEUE_REFRESH = f"{settings.LOOKUP_QUEUE_PREFIX}refresh"
-QUEUES = (QUEUE_LOOKUPS, QUEUE_REFRESH)
-
-RAW_RESPONSE_CAP = 64 * 1024
 PLACE_FIELDS = ("departamento", "municipio", "puesto", "direccion", "mesa")
 NOVEDAD_FIELDS = ("novedad", "resolucion", "fecha_novedad")
 
@@ -73,32 +72,9 @@ STATUS_MESSAGES: dict[str, str] = {
 RETRYING_MESSAGE = "La Registraduría no respondió bien; reintentaremos en unos segundos."
 
 
-class LookupPermanentError(Exception):
-    """The message can never succeed (deleted user, malformed arguments): dead-letter it now."""
-
-
-class LookupTransientError(Exception):
-    """The lookup failed for a reason that may pass: let Dramatiq retry with backoff."""
-
-
-class LookupRetriesExhausted(Exception):
-    """The last allowed attempt failed: the row got its final error status; dead-letter the message."""
-
-
 # ------------------------------------------------------------------------------
 # Sending messages
 # ------------------------------------------------------------------------------
-def _actor_for(queue: str):
-    # Imported late: actor modules must load after django_dramatiq has set up the broker.
-    from actors.lookups import lookup_cedula, refresh_cedula
-
-    if queue == QUEUE_LOOKUPS:
-        return lookup_cedula
-    if queue == QUEUE_REFRESH:
-        return refresh_cedula
-    raise ValueError(f"unknown lookup queue {queue!r}")
-
-
 # After a failed publish, web requests skip the broker for a while instead of each
 # waiting out connection timeouts: the rows stay pending and the sweeper sends them.
 _BROKER_BACKOFF_SECONDS = 30.0
@@ -115,9 +91,8 @@ def cedula_lookup_send(*, user_id: int, queue: str = QUEUE_LOOKUPS, delay_ms: in
     if time.monotonic() < _broker_down_until:
         log.warning("lookup enqueue skipped user_id=%s queue=%s: broker marked down", user_id, queue)
         return False
-    actor = _actor_for(queue)
     try:
-        actor.send_with_options(args=(user_id,), delay=delay_ms)
+        sending.send_lookup(user_id=user_id, queue=queue, delay_ms=delay_ms)
     except Exception as exc:  # noqa: BLE001 — any broker failure must not break the caller
         _broker_down_until = time.monotonic() + _BROKER_BACKOFF_SECONDS
         log.warning(
@@ -125,28 +100,6 @@ def cedula_lookup_send(*, user_id: int, queue: str = QUEUE_LOOKUPS, delay_ms: in
         )
         return False
     return True
-
-
-def cedula_lookup_send_many(
-    *, user_ids: Iterable[int], queue: str = QUEUE_REFRESH, batch_size: int = 500
-) -> int:
-    """Publish many lookup messages fast; returns how many RabbitMQ confirmed.
-
-    One AMQP transaction per batch: RabbitMQ acknowledges the whole batch at
-    commit, which is as safe as per-message publisher confirms and ~50x faster
-    than waiting for each confirm. Raises on broker failure so the caller knows
-    which batch was not sent.
-    """
-    from accounts.bulk_publish import BulkPublisher
-
-    actor = _actor_for(queue)
-    sent = 0
-    with BulkPublisher(actor=actor, batch_size=batch_size) as publisher:
-        for user_id in user_ids:
-            publisher.publish(user_id)
-        publisher.flush()
-        sent = publisher.sent
-    return sent
 
 
 # ------------------------------------------------------------------------------
@@ -400,7 +353,7 @@ def cedula_record_result(
 
     now = timezone.now()
     info.attempts += 1
-    info.raw_response = (result.raw or "")[:RAW_RESPONSE_CAP]
+    info.raw_response = cap_raw(result.raw)
     failed = result.is_transient or result.status == LookupStatus.UNKNOWN
     info.error_detail = _operator_detail(result) if failed else ""
     info.claim_token = ""

@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass
 from pathlib import Path
+
+from ..text import CEDULA_PATTERN
 
 CITIZENS_FILE = Path(__file__).with_name("citizens.json")
 # "vigente": the census answers with a novedad that cancels nothing (plain "Vigente"), no voting place.
 STATES = ("found", "not_found", "cancelled", "pending", "vigente")
 
-# What the site accepts as a NUIP: 3 to 10 digits, no leading zero (registraduria.md §5).
-NUIP_RE = re.compile(r"[1-9][0-9]{2,9}")
+# What the site accepts as a NUIP: 3 to 10 digits, no leading zero (docs/registraduria.md#cedulas).
+NUIP_RE = CEDULA_PATTERN
 
 
+# The same field names as scrapers.registraduria.LookupResult on purpose, but its own
+# class: the replica stands in for the real site and must not share the client's model,
+# or a bug in one would be hidden by the other.
 @dataclass(frozen=True)
 class Citizen:
     nuip: str

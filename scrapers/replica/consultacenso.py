@@ -1,7 +1,7 @@
 """What ``consultacenso.registraduria.gov.co`` serves: the page, the elections and the lookup API.
 
 ``POST /back/api/consulta`` takes ``{documento, eleccionId, captchaToken}`` and answers
-``{ok, encontrado, data, mensaje?, novedad?}`` (registraduria.md §1). Only the found shape is
+``{ok, encontrado, data, mensaje?, novedad?}`` (docs/registraduria.md#pages). Only the found shape is
 documented; the others are this replica's choice, described in docs/replica.md.
 """
 

@@ -1,6 +1,6 @@
 """What ``wsp.registraduria.gov.co/censo/consultar/`` serves: the page, the WAF page, the JSON replies.
 
-Reply bodies follow registraduria.md §3 byte for byte where a capture exists (the found body,
+Reply bodies follow docs/registraduria.md#replies byte for byte where a capture exists (the found body,
 including its stray ``</p>``); the rest are the texts public scrapers match on.
 """
 

@@ -211,7 +211,7 @@ DRAMATIQ_BROKER = {
         "dramatiq.middleware.AsyncIO",
         # After AsyncIO: "after" hooks run in reverse order, so the browser is closed
         # once in-flight lookups are done but while the event loop still runs.
-        "actors.browser.BrowserLifecycle",
+        "actors.registraduria.BrowserLifecycle",
         "django_dramatiq.middleware.DbConnectionsMiddleware",
     ],
 }

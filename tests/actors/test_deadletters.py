@@ -10,13 +10,13 @@ from django.core.management import CommandError, call_command
 from dramatiq.brokers.rabbitmq import xq_name
 
 from accounts.models import CedulaInfo, CedulaStatus
-from accounts.services import deadletters
 from accounts.services.cedulas import QUEUE_LOOKUPS, QUEUE_REFRESH
+from actors import deadletters
 from actors.lookups import lookup_cedula, refresh_cedula
-from tests.actors.conftest import purge_queues, queue_counts
+from tests.fixtures.broker import purge_queues, queue_counts
 from tests.fixtures.factories import UserFactory
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.broker, pytest.mark.django_db]
 
 
 @pytest.fixture(autouse=True)

@@ -1,29 +1,18 @@
 """Shared plumbing for the pipeline benchmarks: a bench database, the replica and workers.
 
-Benchmarks are plain scripts (not collected by pytest). They use their own
+Benchmarks are plain scripts (not collected by pytest), run from the repository
+root as ``python -m tests.bench.<name>``. The replica and workers come from
+tests/fixtures/processes.py, the same launchers the tests use. They use their own
 PostgreSQL database (created and dropped here) or a SQLite file, their own
 replica on a free port, and real `rundramatiq` workers on the real RabbitMQ.
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
-import signal
-import socket
-import subprocess
-import sys
-import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
-READY_LINE = "Worker process is ready for action."
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from tests.fixtures.processes import ROOT, Replica, Worker, free_port, start_replica  # noqa: F401 (for the benches)
 
 
 def percentile(values: list[float], pct: float) -> float:
@@ -58,77 +47,6 @@ def drop_database(name: str) -> None:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-class Replica:
-    def __init__(self, *args: str) -> None:
-        self.port = free_port()
-        self.base_url = f"http://127.0.0.1:{self.port}"
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "scrapers.replica", "--port", str(self.port), *args],
-            cwd=ROOT,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            line = self.process.stdout.readline()
-            if "listening on" in line:
-                return
-            if self.process.poll() is not None:
-                break
-        self.stop()
-        raise RuntimeError("replica did not start")
-
-    def env(self) -> dict[str, str]:
-        return {
-            "REGISTRADURIA_WSP_URL": f"{self.base_url}/censo/consultar/",
-            "REGISTRADURIA_CONSULTACENSO_URL": f"{self.base_url}/consultacenso/",
-            "TWOCAPTCHA_SERVER": self.base_url,
-            "TWOCAPTCHA_POLLING_INTERVAL": "0.05",
-        }
-
-    def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-
-
-class Worker:
-    def __init__(self, env: dict[str, str], log_path: Path, *args: str) -> None:
-        self.log_path = log_path
-        self._log = open(log_path, "wb")  # noqa: SIM115 — closed in stop()
-        self.process = subprocess.Popen(
-            [sys.executable, "manage.py", "rundramatiq", *args],
-            cwd=ROOT,
-            env=env,
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if READY_LINE in log_path.read_text(errors="replace"):
-                return
-            if self.process.poll() is not None:
-                break
-            time.sleep(0.1)
-        text = log_path.read_text(errors="replace")[-3000:]
-        self.stop()  # never leave a half-started worker consuming
-        raise RuntimeError(f"worker did not start:\n{text}")
-
-    def stop(self) -> None:
-        try:
-            os.kill(self.process.pid, signal.SIGTERM)  # the main process forwards it
-            self.process.wait(timeout=60)
-        except (ProcessLookupError, subprocess.TimeoutExpired):
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.process.pid, signal.SIGKILL)
-        if not self._log.closed:
-            self._log.close()
-
-
 def setup_django(database_url: str, extra_env: dict[str, str] | None = None) -> None:
     """Configure Django in this process against ``database_url`` and migrate it."""
     os.environ["DJANGO_SETTINGS_MODULE"] = "site_config.settings.test"
@@ -136,7 +54,6 @@ def setup_django(database_url: str, extra_env: dict[str, str] | None = None) -> 
     # Own queues, shared with the workers this bench starts (they inherit os.environ).
     os.environ.setdefault("LOOKUP_QUEUE_PREFIX", "bench.")
     os.environ.update(extra_env or {})
-    sys.path.insert(0, str(ROOT))
     import django
 
     django.setup()

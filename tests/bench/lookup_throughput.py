@@ -23,23 +23,16 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import json
 import os
-import socket
-import subprocess
 import sys
 import threading
 import time
-import urllib.request
-from pathlib import Path
 
 import psutil
 
-ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT))
-
-from scrapers.client import ClientConfig, RegistraduriaClient, lookup_sync  # noqa: E402
-from scrapers.registraduria import LookupStatus  # noqa: E402
+from scrapers.client import ClientConfig, RegistraduriaClient, lookup_sync
+from scrapers.registraduria import LookupStatus
+from tests.fixtures.processes import Replica, start_replica
 
 # cédula -> expected status (replica's synthetic citizens, docs/replica.md).
 EXPECTED = {
@@ -53,53 +46,6 @@ EXPECTED = {
     "4000000001": LookupStatus.PENDING,
 }
 CEDULAS = list(EXPECTED)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-class Replica:
-    def __init__(self) -> None:
-        self.port = free_port()
-        self.base_url = f"http://127.0.0.1:{self.port}"
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "scrapers.replica", "--port", str(self.port)],
-            cwd=ROOT,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-            text=True,
-        )
-        ready = threading.Event()
-
-        def wait_ready() -> None:
-            for line in self.proc.stdout:
-                if "replica listening on" in line:
-                    ready.set()
-            # keep draining so the replica never blocks on a full pipe
-
-        threading.Thread(target=wait_ready, daemon=True).start()
-        if not ready.wait(30):
-            self.stop()
-            raise SystemExit("replica did not start within 30 s")
-
-    def set(self, **switches) -> None:
-        request = urllib.request.Request(
-            self.base_url + "/__control__",
-            data=json.dumps(switches).encode(),
-            headers={"Content-Type": "application/json"},
-            method="POST",
-        )
-        urllib.request.urlopen(request, timeout=10).read()
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
 
 
 def config_for(replica: Replica, **overrides) -> ClientConfig:
@@ -208,7 +154,7 @@ def main() -> None:
     args = parser.parse_args()
 
     print(f"cpus {os.cpu_count()}, load average at start {os.getloadavg()}", flush=True)
-    replica = Replica()
+    replica = start_replica()[0]
     try:
         replica.set(captcha_delay=0)
         print(f"(a) our client, pool_size {args.pool_size}, captcha 0 s", flush=True)
@@ -221,7 +167,7 @@ def main() -> None:
             "(c) our client, pool_size 16, 16 in flight (starts staggered over 5 s), captcha 5 s", flush=True
         )
         replica.set(captcha_delay=5)
-        sampler = PssSampler(exclude_pid=replica.proc.pid)
+        sampler = PssSampler(exclude_pid=replica.process.pid)
         config_c = config_for(replica, pool_size=16, polling_interval=args.captcha_polling)
         c, wrong_c = asyncio.run(
             run_pool(config_c, args.captcha_lookups, 16, on_start=sampler.start, stagger=5.0 / 16)

@@ -21,16 +21,12 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 import tempfile
 import threading
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-
 from tests.bench._harness import (
-    Replica,
     Worker,
     bench_database,
     delete_lookup_queues,
@@ -38,6 +34,7 @@ from tests.bench._harness import (
     percentile,
     purge_lookup_queues,
     setup_django,
+    start_replica,
 )
 
 DB_NAME = "paginamadre_bench_pipeline"
@@ -106,7 +103,8 @@ def measured_signups(count: int, rate: float, offset: int, timeout: float = 300)
 
 def backlog(count: int) -> None:
     from accounts.models import CedulaInfo, CedulaStatus, User
-    from accounts.services.cedulas import QUEUE_REFRESH, cedula_lookup_send_many
+    from actors.queues import QUEUE_REFRESH
+    from actors.sending import send_lookups
 
     users = User.objects.bulk_create(
         User(cedula=str(90_000_000 + i), nombre_completo="Backlog", password="!") for i in range(count)
@@ -114,7 +112,7 @@ def backlog(count: int) -> None:
     if users[0].pk is None:  # databases that don't return ids from bulk_create
         users = list(User.objects.filter(nombre_completo="Backlog"))
     CedulaInfo.objects.bulk_create(CedulaInfo(user=u, status=CedulaStatus.PENDING) for u in users)
-    sent = cedula_lookup_send_many(user_ids=[u.pk for u in users], queue=QUEUE_REFRESH, batch_size=1000)
+    sent = send_lookups(user_ids=[u.pk for u in users], queue=QUEUE_REFRESH, batch_size=1000)
     assert sent == count, sent
 
 
@@ -127,7 +125,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=8)
     args = parser.parse_args()
 
-    replica = Replica("--captcha-delay", "0")
+    replica = start_replica("--captcha-delay", "0")[0]
     database_url = bench_database(DB_NAME)
     setup_django(database_url, replica.env())
     purge_lookup_queues()
@@ -139,7 +137,7 @@ def main() -> None:
         "BROWSER_PAGE_POOL_SIZE": str(args.threads),
     }
     log_dir = Path(tempfile.mkdtemp(prefix="bench-pipeline-"))
-    worker = Worker(env, log_dir / "worker.log", "--processes", "1", "--threads", str(args.threads))
+    worker = Worker(env, log_dir / "worker.log", threads=args.threads).start()
     try:
         # Warm the browser so the first signup doesn't pay Chromium's start.
         measured_signups(args.threads, 0, offset=10_000)
@@ -157,7 +155,7 @@ def main() -> None:
         backlog(args.backlog)
         time.sleep(3)  # let the worker fill its threads with refresh work
         from accounts.services.cedulas import QUEUE_REFRESH
-        from tests.actors.conftest import queue_counts
+        from tests.fixtures.broker import queue_counts
 
         before = queue_counts(QUEUE_REFRESH)
         late = measured_signups(args.backlog_signups, 1.0, offset=30_000)
@@ -169,7 +167,7 @@ def main() -> None:
             f"p95={backlog_p95:.2f}s"
         )
     finally:
-        worker.stop()
+        worker.terminate()
         replica.stop()
         delete_lookup_queues()
         from django.db import connections

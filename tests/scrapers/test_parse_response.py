@@ -1,4 +1,4 @@
-"""parse_response / parse_consultacenso: every reply of registraduria.md §3, its variants, and junk."""
+"""parse_response / parse_consultacenso: every reply (docs/registraduria.md#replies), its variants, junk."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from scrapers.registraduria import (
-    RAW_LIMIT,
     LookupResult,
     LookupStatus,
     fold,
@@ -18,8 +17,9 @@ from scrapers.registraduria import (
     parse_consultacenso,
     parse_response,
 )
+from scrapers.text import RAW_CAP
 
-# The captured found body of registraduria.md §3, verbatim (stray </p> included).
+# The captured found body (docs/registraduria.md#replies), verbatim (stray </p> included).
 FOUND_BODY = (
     '{"success": true, "data": {"message": "<div class=\'table-responsive\'><table class=\'display '
     "responsive table table-bordered table-striped' id='consulta'><thead><tr><th class='text-center'>NUIP"
@@ -185,7 +185,7 @@ def test_a_novedad_table_is_cancelled(novedad, deceased):
     assert result.mesa == ""
 
 
-# The ANI states (registraduria.md §3), with the status and deceased flag each must give, plus
+# The ANI states (docs/registraduria.md#novedades), with the status and deceased flag each must give, plus
 # spelling variants: the comparison ignores accents and case.
 OFFICIAL_NOVEDADES = [
     ("Vigente", LookupStatus.UNKNOWN, False),
@@ -438,7 +438,7 @@ def test_message_at_top_level_is_accepted():
 def test_raw_is_capped_and_free_of_nul_characters():
     body = wsp("<p>" + "x\x00" * 100_000 + "</p>")
     result = parse_response(body)
-    assert len(result.raw) <= RAW_LIMIT
+    assert len(result.raw) <= RAW_CAP
     assert "\x00" not in result.raw
     assert body.startswith(result.raw[:100])
 
@@ -463,7 +463,7 @@ def test_five_megabytes_of_junk_come_back_promptly(junk, wrap):
     # Measured 38-134 ms; a quadratic blow-up takes minutes. One second leaves room for a busy machine.
     assert time.monotonic() - started < 1
     assert isinstance(result, LookupResult)
-    assert len(result.raw) <= RAW_LIMIT
+    assert len(result.raw) <= RAW_CAP
 
 
 def test_a_huge_valid_found_body_still_parses_its_table():
@@ -527,7 +527,7 @@ def check(result: LookupResult, source: str) -> None:
     assert isinstance(result, LookupResult)
     assert result.status in set(LookupStatus)
     assert result.source == source
-    assert len(result.raw) <= RAW_LIMIT
+    assert len(result.raw) <= RAW_CAP
     for name in ("departamento", "municipio", "puesto", "direccion", "mesa", "novedad", "message"):
         assert isinstance(getattr(result, name), str)
 

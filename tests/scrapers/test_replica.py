@@ -18,9 +18,10 @@ from twocaptcha import TwoCaptcha
 from twocaptcha.api import ApiClient
 from twocaptcha.exceptions.api import ApiException, NetworkException
 
-from scrapers.registraduria import LookupStatus, fold, parse_consultacenso, parse_response
+from scrapers.registraduria import LookupStatus, parse_consultacenso, parse_response
 from scrapers.replica.captcha import TokenAuthority
-from tests.fixtures.replica import start_replica, stop_replica
+from scrapers.text import fold
+from tests.fixtures.processes import start_replica, stop_replica
 
 WSP_SITEKEY = "6LcthjAgAAAAAFIQLxy52074zanHv47cIvmIHglH"
 CC_SITEKEY = "6LeLRw0tAAAAAOfUZZ34vi2KKHjukhLhQ5lfzuLM"
@@ -291,7 +292,7 @@ def test_the_census_has_every_state_and_the_contract_rows():
     assert {"NARIÑO", "BOGOTA D.C.", "CONSULADOS"} <= {row.get("departamento") for row in CITIZENS}
 
 
-# registraduria.md §3: the ANI novedad states.
+# docs/registraduria.md#novedades: the ANI novedad states.
 OFFICIAL_NOVEDADES = (
     "Vigente",
     "Vigente con Pérdida o Suspensión de los Derechos Políticos",

@@ -2,7 +2,7 @@
 
 from django.core.management.base import BaseCommand, CommandError
 
-from accounts.services import deadletters
+from actors import deadletters
 
 
 def _age(seconds: float) -> str:

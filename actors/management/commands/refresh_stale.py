@@ -16,7 +16,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from accounts.selectors.refresh import refresh_due_sample, refresh_plan
-from accounts.services.refresh import JOB_NIGHTLY, refresh_run_nightly
+from actors.refresh import JOB_NIGHTLY, refresh_run_nightly
 from scrapers.masking import mask_cedula
 
 

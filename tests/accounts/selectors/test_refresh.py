@@ -5,8 +5,6 @@ Also the ``refresh_stale --dry-run`` report. Nothing here talks to RabbitMQ.
 
 from __future__ import annotations
 
-import itertools
-import random
 from datetime import datetime, timedelta
 from io import StringIO
 from zoneinfo import ZoneInfo
@@ -15,7 +13,7 @@ import pytest
 import time_machine
 from django.core.management import CommandError, call_command
 
-from accounts.models import CedulaInfo, CedulaStatus, SchedulerRun, User
+from accounts.models import CedulaInfo, CedulaStatus
 from accounts.selectors.refresh import (
     RefreshReason,
     refresh_due_count,
@@ -25,36 +23,14 @@ from accounts.selectors.refresh import (
     sweep_queue_for,
     sweep_stuck_q,
 )
+from actors.models import SchedulerRun
+from tests.fixtures.rows import cedula_of, make_rows
 
 pytestmark = pytest.mark.django_db
 
 BOGOTA = ZoneInfo("America/Bogota")
 NOW = datetime(2026, 11, 30, 2, 30, tzinfo=BOGOTA)
 MINUTE = timedelta(minutes=1)
-
-# Test members get 10-digit ids (and cédulas) starting with 6: outside the factories'
-# 52000000+ range and the replica's synthetic citizens, and far above any
-# auto-increment id, so messages of other tests can never be mistaken for ours.
-_next_id = itertools.count(6_000_000_000 + random.randrange(0, 10**8) * 10)
-
-
-def cedula_of(user_id: int) -> str:
-    return str(user_id + 1_000_000_000)  # differs from the id, so a leak is visible
-
-
-def make_rows(*specs: dict) -> list[int]:
-    """Create one member + CedulaInfo per spec (CedulaInfo field values); return user ids.
-
-    bulk_create: no post_save signal, so no signup lookup is sent.
-    """
-    ids = [next(_next_id) for _ in specs]
-    User.objects.bulk_create(
-        User(pk=pk, cedula=cedula_of(pk), nombre_completo="Miembro de Prueba", password="!") for pk in ids
-    )
-    CedulaInfo.objects.bulk_create(
-        CedulaInfo(user_id=pk, **spec) for pk, spec in zip(ids, specs, strict=True)
-    )
-    return ids
 
 
 def due_ids(now: datetime = NOW) -> set[int]:

@@ -1,4 +1,4 @@
-"""The worker process's Registraduría client.
+"""The worker process's Registraduría client, and the bridge from Django settings to it.
 
 One ``RegistraduriaClient`` (one Chromium, a pool of warm pages) per worker
 process, living on Dramatiq's AsyncIO event-loop thread; every worker thread
@@ -9,11 +9,45 @@ from __future__ import annotations
 
 import logging
 import threading
+from dataclasses import fields
 
+from django.conf import settings
 from dramatiq.asyncio import get_event_loop_thread
 from dramatiq.middleware import Middleware
 
+from scrapers.client import ClientConfig
+
 log = logging.getLogger(__name__)
+
+
+def build_client_config(**overrides) -> ClientConfig:
+    """Return a :class:`ClientConfig` from settings; ``overrides`` (ClientConfig field names) win.
+
+    Settings read: REGISTRADURIA_WSP_URL, REGISTRADURIA_CONSULTACENSO_URL, CAPTCHA_SOLVER,
+    TWOCAPTCHA_API_KEY, TWOCAPTCHA_SERVER, TWOCAPTCHA_POLLING_INTERVAL, SCRAPER_DEADLINE_SECONDS,
+    CHROMIUM_PATH, BROWSER_PAGE_POOL_SIZE, BROWSER_PAGE_MAX_USES.
+
+    :raises TypeError: on an override that is not a ClientConfig field.
+    """
+    known = {f.name for f in fields(ClientConfig)}
+    unknown = set(overrides) - known
+    if unknown:
+        raise TypeError(f"unknown ClientConfig field(s): {', '.join(sorted(unknown))}")
+    values = {
+        "wsp_url": settings.REGISTRADURIA_WSP_URL,
+        "consultacenso_url": settings.REGISTRADURIA_CONSULTACENSO_URL,
+        "captcha_solver": settings.CAPTCHA_SOLVER,
+        "twocaptcha_api_key": settings.TWOCAPTCHA_API_KEY,
+        "twocaptcha_server": settings.TWOCAPTCHA_SERVER,
+        "polling_interval": float(settings.TWOCAPTCHA_POLLING_INTERVAL),
+        "deadline_seconds": float(settings.SCRAPER_DEADLINE_SECONDS),
+        "chromium_path": settings.CHROMIUM_PATH,
+        "pool_size": int(settings.BROWSER_PAGE_POOL_SIZE),
+        "page_max_uses": int(settings.BROWSER_PAGE_MAX_USES),
+    }
+    values.update(overrides)
+    return ClientConfig(**values)
+
 
 _client = None
 _client_lock = threading.Lock()
@@ -24,7 +58,6 @@ def get_client():
     global _client
     with _client_lock:
         if _client is None:
-            from accounts.scraping import build_client_config
             from scrapers.client import RegistraduriaClient
 
             _client = RegistraduriaClient(build_client_config())

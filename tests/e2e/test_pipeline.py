@@ -8,10 +8,12 @@ from django.core.management import call_command
 from django.urls import reverse
 
 from accounts.models import CedulaInfo, CedulaStatus, User
-from accounts.services import deadletters
 from accounts.services.cedulas import QUEUE_LOOKUPS
+from actors import deadletters
 from actors.lookups import lookup_cedula
-from tests.actors.conftest import Worker, queue_counts, wait_for
+from tests.fixtures.broker import queue_counts
+from tests.fixtures.processes import Worker
+from tests.fixtures.worker import wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

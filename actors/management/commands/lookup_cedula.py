@@ -12,7 +12,7 @@ import json
 
 from django.core.management.base import BaseCommand, CommandError
 
-from accounts.scraping import build_client_config
+from actors.registraduria import build_client_config
 from scrapers.client import SOURCES, clean_cedula, lookup_sync, result_as_dict
 from scrapers.registraduria import LookupStatus
 

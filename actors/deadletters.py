@@ -19,7 +19,9 @@ from dramatiq.brokers.rabbitmq import xq_name
 from dramatiq.message import Message
 
 from accounts.models import CedulaInfo, CedulaStatus, User
-from accounts.services.cedulas import QUEUES, pending_fields
+from accounts.services.cedulas import pending_fields
+from actors.broker import amqp_connection
+from actors.queues import QUEUES
 from scrapers.masking import mask_cedula
 
 
@@ -88,7 +90,7 @@ def _channel():
     broker = dramatiq.get_broker()
     for queue in QUEUES:  # the dead-letter queues exist even before the first failure
         broker.declare_queue(queue, ensure=True)
-    connection = pika.BlockingConnection(pika.URLParameters(settings.RABBITMQ_URL))
+    connection = amqp_connection()
     try:
         channel = connection.channel()
         channel.confirm_delivery()

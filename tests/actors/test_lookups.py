@@ -7,7 +7,7 @@ import pytest
 
 from accounts.models import CedulaInfo, CedulaStatus
 from accounts.services import cedulas
-from actors import lookups
+from actors import errors, lookups
 from scrapers.registraduria import LookupResult, LookupStatus
 from tests.fixtures.factories import UserFactory
 
@@ -31,7 +31,7 @@ def on_attempt(monkeypatch):
     [((), {}), (("7",), {}), ((True,), {}), ((-1,), {}), ((1, 2), {}), ((), {"other": 1}), ((None,), {})],
 )
 def test_malformed_messages_are_permanent_errors(args, kwargs):
-    with pytest.raises(cedulas.LookupPermanentError):
+    with pytest.raises(errors.LookupPermanentError):
         lookups.lookup_cedula.fn(*args, **kwargs)
 
 
@@ -56,12 +56,12 @@ def test_keyword_user_id_is_accepted(monkeypatch, on_attempt):
 def test_transient_result_raises_for_a_retry_then_exhausts(monkeypatch, on_attempt, settings):
     user = UserFactory()
     monkeypatch.setattr(lookups, "lookup_in_worker", lambda cedula: LookupResult(status=LookupStatus.BLOCKED))
-    with pytest.raises(cedulas.LookupTransientError):
+    with pytest.raises(errors.LookupTransientError):
         lookups.lookup_cedula.fn(user.pk)
     assert CedulaInfo.objects.get(user=user).status == CedulaStatus.PENDING
     on_attempt(settings.LOOKUP_MAX_RETRIES)
     CedulaInfo.objects.filter(user=user).update(requested_at=None)
-    with pytest.raises(cedulas.LookupRetriesExhausted):
+    with pytest.raises(errors.LookupRetriesExhausted):
         lookups.lookup_cedula.fn(user.pk)
     assert CedulaInfo.objects.get(user=user).status == CedulaStatus.BLOCKED
 

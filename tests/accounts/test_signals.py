@@ -7,7 +7,7 @@ from django.urls import reverse
 from dramatiq.brokers.rabbitmq import RabbitmqBroker
 
 from accounts.models import CedulaInfo, CedulaStatus, User
-from actors.lookups import lookup_cedula
+from actors import sending
 
 SIGNUP = {
     "nombre_completo": "María José Peña",
@@ -23,9 +23,11 @@ SIGNUP = {
 def sent(monkeypatch):
     """Record what the signup publishes instead of talking to RabbitMQ."""
     calls = []
-    monkeypatch.setattr(
-        lookup_cedula, "send_with_options", lambda **kwargs: calls.append(kwargs), raising=True
-    )
+
+    def record(*, user_id, queue, delay_ms=None):
+        calls.append({"args": (user_id,), "delay": delay_ms})
+
+    monkeypatch.setattr(sending, "send_lookup", record, raising=True)
     return calls
 
 
@@ -60,7 +62,7 @@ def test_loaddata_raw_save_sends_nothing(sent, django_capture_on_commit_callback
 @pytest.mark.django_db(transaction=True)
 def test_signup_succeeds_with_rabbitmq_unreachable(client, monkeypatch, caplog):
     dead_broker = RabbitmqBroker(url="amqp://guest:guest@127.0.0.1:1/", confirm_delivery=True, middleware=[])
-    monkeypatch.setattr(lookup_cedula, "broker", dead_broker)
+    monkeypatch.setattr(sending.dramatiq, "get_broker", lambda: dead_broker)
     with caplog.at_level(logging.WARNING, logger="accounts.services.cedulas"):
         response = client.post(reverse("accounts:register"), SIGNUP)
     assert response.status_code == 302
@@ -80,12 +82,10 @@ def test_signup_succeeds_with_rabbitmq_unreachable(client, monkeypatch, caplog):
 def test_after_a_broker_failure_signups_skip_the_broker_for_a_while(client, monkeypatch):
     """One slow failure, then instant: requests never queue up behind a dead broker."""
     dead_broker = RabbitmqBroker(url="amqp://guest:guest@127.0.0.1:1/", confirm_delivery=True, middleware=[])
-    monkeypatch.setattr(lookup_cedula, "broker", dead_broker)
+    monkeypatch.setattr(sending.dramatiq, "get_broker", lambda: dead_broker)
     attempts = []
-    real_send = lookup_cedula.send_with_options
-    monkeypatch.setattr(
-        lookup_cedula, "send_with_options", lambda **kw: (attempts.append(kw), real_send(**kw))[1]
-    )
+    real_send = sending.send_lookup
+    monkeypatch.setattr(sending, "send_lookup", lambda **kw: (attempts.append(kw), real_send(**kw))[1])
     for n in range(3):
         data = {**SIGNUP, "cedula": f"5212345{n}"}
         assert client.post(reverse("accounts:register"), data).status_code == 302

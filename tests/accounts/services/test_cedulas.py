@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from accounts.models import CedulaChange, CedulaInfo, CedulaStatus, User
 from accounts.services import cedulas
+from actors import errors
 from scrapers.registraduria import LookupResult, LookupStatus
 
 pytestmark = pytest.mark.django_db
@@ -67,7 +68,7 @@ def test_claim_of_a_final_row_is_skipped_as_duplicate():
 
 
 def test_claim_for_a_deleted_user_is_permanent_error():
-    with pytest.raises(cedulas.LookupPermanentError):
+    with pytest.raises(errors.LookupPermanentError):
         cedulas.cedula_claim(user_id=987654321)
 
 
@@ -363,7 +364,7 @@ def test_refresh_of_a_member_without_a_row_starts_a_lookup():
 
 def test_deferring_with_the_broker_down_asks_for_a_retry(monkeypatch):
     monkeypatch.setattr(cedulas, "cedula_lookup_send", lambda **kwargs: False)
-    with pytest.raises(cedulas.LookupTransientError):
+    with pytest.raises(errors.LookupTransientError):
         cedulas.cedula_lookup_defer(user_id=1, queue=cedulas.QUEUE_LOOKUPS, until=timezone.now())
 
 

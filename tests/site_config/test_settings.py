@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 PROBE = (
     "import django; django.setup(); from django.conf import settings as s; "
     "print(s.REGISTRADURIA_WSP_URL, s.TWOCAPTCHA_SERVER, s.DEBUG)"

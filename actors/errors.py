@@ -1,0 +1,17 @@
+"""Exceptions that steer a lookup message's fate: a leaf module both apps import.
+
+The services raise them; the actors list the permanent ones in ``throws`` so
+Dramatiq dead-letters those messages without retrying.
+"""
+
+
+class LookupPermanentError(Exception):
+    """The message can never succeed (deleted user, malformed arguments): dead-letter it now."""
+
+
+class LookupTransientError(Exception):
+    """The lookup failed for a reason that may pass: let Dramatiq retry with backoff."""
+
+
+class LookupRetriesExhausted(Exception):
+    """The last allowed attempt failed: the row got its final error status; dead-letter the message."""

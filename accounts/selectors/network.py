@@ -210,6 +210,35 @@ SORTS = {
     "mesa": ("cedula_info__mesa", "nombre_completo", "pk"),
 }
 DEFAULT_SORT = "-fecha"
+# What a Referidos page shows: loading only these keeps the rows narrow enough for
+# PostgreSQL to sort a 100,000-member network in memory (the census row also holds
+# the raw reply and the operators' detail, which the page never shows).
+PAGE_FIELDS = (
+    "id",
+    "nombre_completo",
+    "cedula",
+    "telefono",
+    "role",
+    "date_joined",
+    "network_level",
+    "referred_by_id",
+    *(
+        f"cedula_info__{name}"
+        for name in (
+            "id",
+            "user_id",
+            "status",
+            "result_status",
+            "departamento",
+            "municipio",
+            "puesto",
+            "mesa",
+            "novedad",
+            "queue",
+            "changed_at",
+        )
+    ),
+)
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ from accounts.exports import CSV_SEPARATOR, Echo, csv_safe, referral_csv_rows
 from accounts.pagination import window_page
 from accounts.selectors.network import (
     LEVEL_LABELS,
+    PAGE_FIELDS,
     Outcome,
     network_depth_for,
     network_filtered,
@@ -74,7 +75,9 @@ def _level_totals(request: HttpRequest):
 @require_GET
 def referrals(request: HttpRequest) -> HttpResponse:
     filters, members = _filtered(request)
-    page = window_page(members, per_page=REFERRALS_PER_PAGE, number=request.GET.get("page"))
+    page = window_page(
+        members.only(*PAGE_FIELDS), per_page=REFERRALS_PER_PAGE, number=request.GET.get("page")
+    )
     leader = request.user.is_leader
     levels = _level_totals(request) if leader else []
     context = {

@@ -434,3 +434,14 @@ def test_phones_get_a_whatsapp_click_to_chat_link(leader):
     body = client.get(REFERRALS).content.decode()
     assert 'href="https://wa.me/573001234567"' in body
     assert "wa.me/576012345678" not in body
+
+
+def test_a_referidos_page_costs_the_same_few_queries_whatever_its_rows(
+    network, leader_client, django_assert_max_num_queries
+):
+    CedulaInfo.objects.filter(user__in=network.members).update(changed_at=None)
+    leader_client.get(REFERRALS)  # session baseline and cached totals
+    # session, user, the page with its total; no query per row (deferred fields would add 50).
+    with django_assert_max_num_queries(4):
+        response = leader_client.get(REFERRALS, {"orden": "puesto"})
+    assert len(response.context["page"].object_list) == 50

@@ -72,30 +72,34 @@ def referral_csv_rows(referrals, *, census: bool) -> Iterator[list[str]]:
 # ------------------------------------------------------------------------------
 # Network exports (Territorio): one row per member of a group, CSV or XLSX
 # ------------------------------------------------------------------------------
-NETWORK_HEADER = [
-    "Nombre completo",
-    "Cédula",
-    "Teléfono",
-    "Nivel",
-    "Estado",
-    "Departamento",
-    "Municipio",
-    "Puesto",
-    "Mesa",
-    "Dirección",
-]
+def _place_columns() -> tuple[str, ...]:
+    # The territory's levels (with "zona" once CedulaInfo has it), then the address.
+    from accounts.selectors.network import TERRITORY_LEVELS
+
+    return (*TERRITORY_LEVELS, "direccion")
+
+
+def network_header() -> list[str]:
+    labels = {"direccion": "Dirección"}
+    return [
+        "Nombre completo",
+        "Cédula",
+        "Teléfono",
+        "Nivel",
+        "Estado",
+        *(labels.get(name, name.capitalize()) for name in _place_columns()),
+    ]
 
 
 def network_rows(members) -> Iterator[list[str]]:
     """Rows of a network export; ``members`` comes from ``accounts.selectors.network``."""
     from accounts.selectors.network import Outcome
 
-    yield NETWORK_HEADER
+    columns = _place_columns()
+    yield network_header()
     for member in members.iterator(chunk_size=2000):
         info = getattr(member, "cedula_info", None)
-        place = (
-            [info.departamento, info.municipio, info.puesto, info.mesa, info.direccion] if info else [""] * 5
-        )
+        place = [getattr(info, name, "") for name in columns] if info else [""] * len(columns)
         yield [
             member.nombre_completo,
             member.cedula,

@@ -283,12 +283,18 @@ def network_filtered(*, viewer: User, filters: NetworkFilter, sort: str = DEFAUL
     return qs.order_by(*sort_fields(sort))
 
 
-def sort_fields(sort: str) -> tuple[str, ...]:
+def sort_fields(sort: str) -> tuple:
+    """ORDER BY for ``sort``; members without a census row sort last either way on both
+    databases (PostgreSQL and SQLite put NULLs at opposite ends by default)."""
+    key = sort.lstrip("-")
     descending = sort.startswith("-")
-    fields = SORTS.get(sort.lstrip("-")) or SORTS["fecha"]
-    if sort.lstrip("-") not in SORTS:
-        descending = True
-    return tuple(f"-{f}" if descending else f for f in fields)
+    if key not in SORTS:
+        key, descending = "fecha", True
+    fields = []
+    for name in SORTS[key]:
+        expression = F(name)
+        fields.append(expression.desc(nulls_last=True) if descending else expression.asc(nulls_last=True))
+    return tuple(fields)
 
 
 # ------------------------------------------------------------------------------

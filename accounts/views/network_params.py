@@ -24,11 +24,17 @@ SIN_DATO = "-"
 FILTER_KEYS = ("q", "resultado", "nivel", "cambios", *TERRITORY_LEVELS)
 
 
+def _text(value: str, limit: int) -> str:
+    """A query-string value fit for the database: no NUL or other control characters
+    (PostgreSQL refuses NUL in text), trimmed and bounded."""
+    return "".join(ch for ch in value if ch.isprintable())[:limit].strip()
+
+
 def places_from(params: QueryDict, *, drill_down: bool = False) -> dict[str, str]:
     """Place filters in the query string; ``drill_down`` keeps only an unbroken prefix of the levels."""
     places: dict[str, str] = {}
     for name in TERRITORY_LEVELS:
-        raw = params.get(name, "").strip()[:200]
+        raw = _text(params.get(name, ""), 200)
         if not raw:
             if drill_down:
                 break
@@ -47,7 +53,7 @@ def filters_from(request: HttpRequest, *, changed_since=None) -> NetworkFilter:
         depth = None
     outcome = params.get("resultado", "")
     return NetworkFilter(
-        query=params.get("q", "").strip()[:100],
+        query=_text(params.get("q", ""), 100),
         outcome=outcome if outcome in Outcome.ORDER else "",
         depth=depth,
         changed_only=params.get("cambios") == "1",

@@ -177,9 +177,12 @@ def test_sorting_orders_the_whole_network(network, sort, key, reverse):
     assert len(got) == 70
 
 
-def test_sorting_by_puesto_puts_each_puesto_together(network):
+def test_sorting_by_puesto_puts_each_puesto_together_and_no_census_last(network):
+    CedulaInfo.objects.filter(user=network.members[0]).delete()
     got = list(network_filtered(viewer=network.root, filters=NetworkFilter(), sort="puesto"))
-    puestos = [getattr(getattr(m, "cedula_info", None), "puesto", "") or "" for m in got]
+    infos = [getattr(m, "cedula_info", None) for m in got]
+    assert infos[-1] is None  # NULLs last on SQLite and PostgreSQL alike
+    puestos = [info.puesto for info in infos if info is not None]
     assert puestos == sorted(puestos)
 
 
@@ -227,3 +230,12 @@ def test_members_without_a_census_row_count_as_sin_dato(network):
     below = brute_descendants(rows, network.root.pk)
     assert top == _brute_territory(rows, below, {}, "departamento")
     assert top[""]["sin_consultar"] >= 5
+
+
+def test_mesas_sort_as_numbers():
+    leader = LeaderFactory()
+    for mesa in ("10", "2", "1"):
+        member = UserFactory(referred_by=leader)
+        CedulaInfo.objects.filter(user=member).update(status="found", puesto="P", mesa=mesa)
+    got = network_filtered(viewer=leader, filters=NetworkFilter(), sort="mesa")
+    assert [m.cedula_info.mesa for m in got] == ["1", "2", "10"]

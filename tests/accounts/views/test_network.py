@@ -239,7 +239,7 @@ def test_the_printable_list_of_a_puesto_has_name_cedula_phone_and_mesa(network, 
     members = list(response.context["members"])
     assert sorted(m.pk for m in members) == sorted(expected)
     mesas = [m.cedula_info.mesa for m in members]
-    assert mesas == sorted(mesas)
+    assert mesas == sorted(mesas, key=lambda mesa: (len(mesa), mesa))
     body = response.content.decode()
     first = members[0]
     assert first.nombre_completo in body

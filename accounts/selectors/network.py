@@ -28,6 +28,7 @@ from django.db.models import (
     Value,
     When,
 )
+from django.db.models.functions import Length
 
 from accounts.models import CedulaInfo, CedulaStatus, User
 
@@ -292,8 +293,10 @@ def sort_fields(sort: str) -> tuple:
         key, descending = "fecha", True
     fields = []
     for name in SORTS[key]:
-        expression = F(name)
-        fields.append(expression.desc(nulls_last=True) if descending else expression.asc(nulls_last=True))
+        # Mesas are numbers written as text: shorter first puts "2" before "10".
+        expressions = [Length(name), F(name)] if name.endswith("__mesa") else [F(name)]
+        for expression in expressions:
+            fields.append(expression.desc(nulls_last=True) if descending else expression.asc(nulls_last=True))
     return tuple(fields)
 
 

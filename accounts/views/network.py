@@ -145,6 +145,7 @@ def territory(request: HttpRequest) -> HttpResponse:
         "outcomes": [(key, Outcome.LABELS[key]) for key in Outcome.ORDER],
         "sort": sort,
         "group_query": _encode(base),
+        "places_query": list(base.items()),
         "chart_split": _split_segments(totals, grand_total),
         "chart_top": [
             {"label": r.value or "Sin dato", "total": r.total, "segments": _split_segments(r.counts, top_max)}

@@ -200,6 +200,13 @@ def test_territory_draws_its_charts_and_drills_down(live_server, browser, networ
         expect(page.get_by_role("link", name="MEDELLÍN", exact=True)).to_be_visible()
         _assert_no_horizontal_scroll(page)
         _assert_inside(page, page.locator("table.territory-table a[data-outcome]"), "count link")
+        if viewport["width"] == PHONE["width"]:  # no column headers on a phone: the sort has its own control
+            page.locator("#t-orden").select_option("nombre")
+            page.get_by_role("button", name="Ordenar").click()
+            page.wait_for_url(re.compile(r"orden=nombre"))
+            assert "departamento=ANTIOQUIA" in page.url
+            names = page.locator("table.territory-table tbody th").all_inner_texts()
+            assert names == sorted(names, key=lambda n: (n == "Sin dato", n.casefold()))
     finally:
         context.close()
 
@@ -218,5 +225,21 @@ def test_network_overview_and_print_list_fit_a_phone(live_server, browser, netwo
         page.emulate_media(media="print")
         assert page.locator("nav.navbar").evaluate("el => getComputedStyle(el).display") == "none"
         _shot(page, "lista-print-390")
+    finally:
+        context.close()
+
+
+def test_home_share_buttons_and_qr_fit_a_phone(live_server, browser, network):
+    context, page = _page(browser, live_server, network.root, PHONE)
+    try:
+        page.goto(f"{live_server.url}/")
+        _assert_no_horizontal_scroll(page)
+        _assert_inside(page, page.locator("#whatsapp-share"), "WhatsApp button")
+        page.get_by_text("Ver código QR").click()
+        qr = page.locator("#referral-qr svg")
+        expect(qr).to_be_visible()
+        box = qr.bounding_box()
+        assert box["width"] >= 120 and box["height"] >= 120
+        _shot(page, "inicio-390")
     finally:
         context.close()

@@ -13,7 +13,9 @@ import tempfile
 from collections.abc import Iterator
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.contrib import messages
+from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
@@ -61,6 +63,26 @@ CHART_ROWS = 10
 def _leader_only(request: HttpRequest) -> None:
     if not request.user.is_leader:
         raise PermissionDenied("El territorio es para líderes: tú ves a tus referidos directos en Referidos.")
+
+
+def _export_allowed(request: HttpRequest) -> bool:
+    """Charge one export to the leader's budget; False (and a message) when it is spent."""
+    key = f"network-export-budget:{request.user.pk}"
+    cache.add(key, 0, timeout=settings.NETWORK_EXPORT_RATE_WINDOW_SECONDS)
+    try:
+        used = cache.incr(key)
+    except ValueError:  # expired between add and incr
+        cache.set(key, 1, timeout=settings.NETWORK_EXPORT_RATE_WINDOW_SECONDS)
+        used = 1
+    if used <= settings.NETWORK_EXPORT_RATE_LIMIT:
+        return True
+    log.warning("territory export refused: leader=%s over the export budget", request.user.pk)
+    messages.warning(
+        request,
+        f"Ya descargaste {settings.NETWORK_EXPORT_RATE_LIMIT} archivos en la última hora. "
+        "Espera un rato e inténtalo de nuevo.",
+    )
+    return False
 
 
 def _back(request: HttpRequest, default: str) -> HttpResponse:
@@ -213,8 +235,10 @@ def _export_name(filters: NetworkFilter, extension: str) -> str:
 
 
 @require_GET
-def territory_csv(request: HttpRequest) -> StreamingHttpResponse:
+def territory_csv(request: HttpRequest) -> HttpResponse:
     _leader_only(request)
+    if not _export_allowed(request):
+        return redirect(f"{reverse('accounts:territory')}?{query_string(request.GET)}")
     filters = _group_filter(request)
     members = network_filtered(viewer=request.user, filters=filters, sort="puesto")
     writer = csv.writer(Echo(), delimiter=CSV_SEPARATOR)
@@ -232,8 +256,10 @@ def territory_csv(request: HttpRequest) -> StreamingHttpResponse:
 
 
 @require_GET
-def territory_xlsx(request: HttpRequest) -> FileResponse:
+def territory_xlsx(request: HttpRequest) -> HttpResponse:
     _leader_only(request)
+    if not _export_allowed(request):
+        return redirect(f"{reverse('accounts:territory')}?{query_string(request.GET)}")
     filters = _group_filter(request)
     members = network_filtered(viewer=request.user, filters=filters, sort="puesto")
     log.info("territory export: leader=%s format=xlsx", request.user.pk)

@@ -445,3 +445,13 @@ def test_a_referidos_page_costs_the_same_few_queries_whatever_its_rows(
     with django_assert_max_num_queries(4):
         response = leader_client.get(REFERRALS, {"orden": "puesto"})
     assert len(response.context["page"].object_list) == 50
+
+
+def test_exports_have_a_budget_per_leader(network, leader_client, settings):
+    settings.NETWORK_EXPORT_RATE_LIMIT = 2
+    url = reverse("accounts:territory_xlsx")
+    assert leader_client.get(url).status_code == 200
+    assert leader_client.get(reverse("accounts:territory_csv")).status_code == 200
+    refused = leader_client.get(url, {"municipio": "MEDELLÍN"}, follow=True)
+    assert refused.redirect_chain[-1][0].startswith(TERRITORY)
+    assert "Ya descargaste 2 archivos en la última hora" in refused.content.decode()

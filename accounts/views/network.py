@@ -8,6 +8,7 @@ territory, census data or lists of anyone else (403).
 from __future__ import annotations
 
 import csv
+import dataclasses
 import logging
 import tempfile
 from collections.abc import Iterator
@@ -306,7 +307,7 @@ def refresh_filtered(request: HttpRequest) -> HttpResponse:
     _leader_only(request)
     filters = filters_from(request)
     if filters.changed_only:
-        filters = NetworkFilter(**{**filters.__dict__, "changed_since": referrals_baseline(request)})
+        filters = dataclasses.replace(filters, changed_since=referrals_baseline(request))
     members = network_filtered(viewer=request.user, filters=filters)
     report = network_refresh_filtered(requester=request.user, members=members)
     log.info(

@@ -20,6 +20,7 @@ from accounts.pagination import window_page
 from accounts.selectors.network import (
     LEVEL_LABELS,
     PAGE_FIELDS,
+    NetworkFilter,
     Outcome,
     network_depth_for,
     network_filtered,
@@ -35,7 +36,7 @@ def _filtered(request: HttpRequest):
     filters = filters_from(request, changed_since=referrals_baseline(request))
     if not request.user.is_leader:
         # Census data of other members is for leaders: a member only searches and sorts.
-        filters = type(filters)(query=filters.query)
+        filters = NetworkFilter(query=filters.query)
     return filters, network_filtered(viewer=request.user, filters=filters, sort=sort_from(request))
 
 

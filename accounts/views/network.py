@@ -285,6 +285,8 @@ def territory_xlsx(request: HttpRequest) -> HttpResponse:
 @require_POST
 def sub_leader(request: HttpRequest, user_id: int) -> HttpResponse:
     _leader_only(request)
+    # The leader sees the change on Tu red at once (its totals are cached).
+    cache.delete(f"network-sub-leaders:{request.user.pk}")
     action = request.POST.get("accion")
     if action == "nombrar":
         member = user_make_sub_leader(leader=request.user, member_id=user_id)
@@ -323,6 +325,16 @@ def refresh_filtered(request: HttpRequest) -> HttpResponse:
     return redirect(f"{target}?{_encode(params)}" if params else target)
 
 
+def _sub_leaders(request: HttpRequest):
+    """Each sub-leader's totals cost a scan of their own network: cached for two minutes."""
+    key = f"network-sub-leaders:{request.user.pk}"
+    totals = cache.get(key)
+    if totals is None:
+        totals = network_sub_leaders(viewer=request.user)
+        cache.set(key, totals, timeout=120)
+    return totals
+
+
 @require_GET
 def network_overview(request: HttpRequest) -> HttpResponse:
     """Tu red: members and who can vote per level, and each sub-leader's own network."""
@@ -335,6 +347,6 @@ def network_overview(request: HttpRequest) -> HttpResponse:
             "levels": levels,
             "total": sum(level.members for level in levels),
             "can_vote": sum(level.can_vote for level in levels),
-            "sub_leaders": network_sub_leaders(viewer=request.user),
+            "sub_leaders": _sub_leaders(request),
         },
     )

@@ -455,3 +455,13 @@ def test_exports_have_a_budget_per_leader(network, leader_client, settings):
     refused = leader_client.get(url, {"municipio": "MEDELLÍN"}, follow=True)
     assert refused.redirect_chain[-1][0].startswith(TERRITORY)
     assert "Ya descargaste 2 archivos en la última hora" in refused.content.decode()
+
+
+def test_a_new_sub_leader_shows_on_tu_red_at_once(network, leader_client):
+    target = next(m for m in network.members if m.role == "USER")
+    assert (
+        f'data-sub-leader="{target.pk}"'
+        not in leader_client.get(reverse("accounts:network")).content.decode()
+    )
+    leader_client.post(reverse("accounts:sub_leader", args=[target.pk]), {"accion": "nombrar"})
+    assert f'data-sub-leader="{target.pk}"' in leader_client.get(reverse("accounts:network")).content.decode()

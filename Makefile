@@ -8,7 +8,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat requirements/*.txt | sha1sum | cut -c1-12)
 export DJANGO_SETTINGS_MODULE ?= site_config.settings.local
 
-.PHONY: setup venv chromium migrate run test test-fast lint format check-rabbitmq
+.PHONY: setup venv chromium migrate run test test-fast lint format check-rabbitmq image
 
 setup: venv chromium
 
@@ -31,9 +31,11 @@ migrate: venv
 check-rabbitmq: venv
 	@$(PY) compose/local/check_rabbitmq.py
 
+# compose/local/run.py is honcho with a graceful stop: Ctrl-C lets in-flight lookups
+# finish (up to the worker's shutdown timeout) and ends without "make: *** Error 130".
 run: setup migrate check-rabbitmq
-	@echo "PaginaMadre: http://127.0.0.1:8000  (replica: http://127.0.0.1:8001/censo/consultar/)"
-	@$(VENV)/bin/honcho --procfile compose/local/Procfile --app-root . start
+	@echo "PaginaMadre: http://127.0.0.1:$${WEB_PORT:-8000}  (replica: http://127.0.0.1:$${REPLICA_PORT:-8001}/censo/consultar/)"
+	@$(PY) compose/local/run.py --procfile compose/local/Procfile
 
 test: setup check-rabbitmq
 	@DJANGO_SETTINGS_MODULE=site_config.settings.test $(VENV)/bin/pytest $(PYTEST_ARGS)
@@ -49,3 +51,11 @@ lint: venv
 format: venv
 	@$(VENV)/bin/ruff format .
 	@$(VENV)/bin/ruff check --fix .
+
+# Optional: build the production image with podman (or docker). Needs the base image
+# python:3.11-slim-bookworm and Debian's package mirrors, so it cannot work on a machine
+# that reaches only the package registries (docs/operations.md, "Building the image").
+IMAGE ?= paginamadre:latest
+image:
+	@engine=$$(command -v podman || command -v docker) || { echo "make image: neither podman nor docker is installed (apt-get install podman)" >&2; exit 1; }; \
+	$$engine build -f compose/production/Dockerfile -t $(IMAGE) . || { echo "make image: the build failed; podman/docker must be able to pull $${PYTHON_IMAGE:-python:3.11-slim-bookworm} and reach Debian's mirrors" >&2; exit 1; }

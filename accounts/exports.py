@@ -35,6 +35,7 @@ def referral_csv_rows(referrals, *, census: bool) -> Iterator[list[str]]:
         "Estado censo",
         "Departamento",
         "Municipio",
+        "Zona",
         "Puesto",
         "Dirección",
         "Mesa",
@@ -50,6 +51,7 @@ def referral_csv_rows(referrals, *, census: bool) -> Iterator[list[str]]:
                 info.get_status_display(),
                 info.departamento,
                 info.municipio,
+                info.zona,
                 info.puesto,
                 info.direccion,
                 info.mesa,
@@ -58,7 +60,7 @@ def referral_csv_rows(referrals, *, census: bool) -> Iterator[list[str]]:
                 _local(info.changed_at),
             ]
             if info
-            else ["Sin consultar", "", "", "", "", "", "", "", ""]
+            else ["Sin consultar", "", "", "", "", "", "", "", "", ""]
         )
         yield [
             referral.nombre_completo,

@@ -167,6 +167,9 @@ class CedulaInfo(models.Model):
     puesto = models.CharField("puesto", max_length=200, blank=True)
     direccion = models.CharField("dirección", max_length=255, blank=True)
     mesa = models.CharField("mesa", max_length=20, blank=True)
+    # The electoral zone (two digits) grouping puestos inside a municipio; only some sources
+    # give it (eleccionescolombia does, wsp does not).
+    zona = models.CharField("zona", max_length=10, blank=True)
     novedad = models.CharField("novedad", max_length=200, blank=True)
     resolucion = models.CharField("resolución", max_length=100, blank=True)
     fecha_novedad = models.CharField("fecha de novedad", max_length=30, blank=True)

@@ -25,8 +25,30 @@ def _cedula_key(cedula: str) -> str:
     return f"{_PREFIX}:cedula:{digest}"
 
 
+# One IPv6 customer gets at least a /64 (often a /56): counting each address on its own
+# would let a client rotate through 2^64 of them. An IPv4 address is its own bucket.
+IPV6_PREFIX_LENGTH = 64
+
+
+def ip_bucket(ip: str) -> str:
+    """The unit per-IP limits count: the IPv4 address, or the IPv6 address's /64.
+
+    An IPv4-mapped IPv6 address (``::ffff:1.2.3.4``, what a dual-stack socket shows)
+    counts as its IPv4 address. Anything unparsable is its own bucket.
+    """
+    try:
+        address = ipaddress.ip_address((ip or "").strip())
+    except ValueError:
+        return ip or "unknown"
+    if address.version == 6:
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{address}/{IPV6_PREFIX_LENGTH}", strict=False))
+    return str(address)
+
+
 def _ip_key(ip: str) -> str:
-    return f"{_PREFIX}:ip:{ip or 'unknown'}"
+    return f"{_PREFIX}:ip:{ip_bucket(ip)}"
 
 
 def _parse_ip(value: str) -> str | None:
@@ -103,8 +125,8 @@ _SIGNUP_PREFIX = "signup"
 
 
 def signup_is_blocked(*, ip: str) -> bool:
-    return _count(f"{_SIGNUP_PREFIX}:ip:{ip or 'unknown'}") >= settings.SIGNUP_THROTTLE_IP_MAX
+    return _count(f"{_SIGNUP_PREFIX}:ip:{ip_bucket(ip)}") >= settings.SIGNUP_THROTTLE_IP_MAX
 
 
 def signup_record(*, ip: str) -> None:
-    _bump(f"{_SIGNUP_PREFIX}:ip:{ip or 'unknown'}", settings.SIGNUP_THROTTLE_WINDOW_SECONDS)
+    _bump(f"{_SIGNUP_PREFIX}:ip:{ip_bucket(ip)}", settings.SIGNUP_THROTTLE_WINDOW_SECONDS)

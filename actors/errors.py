@@ -4,13 +4,19 @@ The services raise them; the actors list the permanent ones in ``throws`` so
 Dramatiq dead-letters those messages without retrying.
 """
 
+from dramatiq import Retry
+
 
 class LookupPermanentError(Exception):
     """The message can never succeed (deleted user, malformed arguments): dead-letter it now."""
 
 
-class LookupTransientError(Exception):
-    """The lookup failed for a reason that may pass: let Dramatiq retry with backoff."""
+class LookupTransientError(Retry):
+    """The lookup failed for a reason that may pass: let Dramatiq retry with backoff.
+
+    A ``dramatiq.Retry``: the worker retries it like any exception but does not log
+    it as an error with a traceback (the actor logs one WARNING line instead).
+    """
 
 
 class LookupRetriesExhausted(Exception):

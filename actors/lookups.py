@@ -12,10 +12,13 @@ import dramatiq
 from django.conf import settings
 from dramatiq.middleware import CurrentMessage
 
+from accounts.models import CedulaInfo
 from accounts.services import cedulas
+from actors import metrics
 from actors.errors import LookupPermanentError, LookupRetriesExhausted, LookupTransientError
 from actors.queues import ACTOR_NAMES, QUEUE_LOOKUPS, QUEUE_REFRESH
 from actors.registraduria import lookup_in_worker
+from scrapers.masking import mask_cedula
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +45,15 @@ def _user_id_from(args: tuple, kwargs: dict) -> int:
     return user_id
 
 
+def _retry_reason(user_id: int) -> str:
+    """What the row says about the failed attempt, with the cédula masked."""
+    row = CedulaInfo.objects.filter(user_id=user_id).values_list("error_detail", "user__cedula").first()
+    if not row:
+        return "-"
+    detail, cedula = row
+    return (detail or "-").replace(cedula, mask_cedula(cedula))[:300]
+
+
 def _run(args: tuple, kwargs: dict, *, queue: str) -> None:
     user_id = _user_id_from(args, kwargs)
     message = CurrentMessage.get_current_message()
@@ -52,8 +64,10 @@ def _run(args: tuple, kwargs: dict, *, queue: str) -> None:
             user_id=user_id, final_attempt=final_attempt, perform=lookup_in_worker
         )
     except (LookupPermanentError, LookupRetriesExhausted):
+        metrics.observe_outcome(queue=queue, outcome="rejected")
         raise
     except Exception as exc:
+        metrics.observe_outcome(queue=queue, outcome="error")
         # Not the site's doing (a database error, a bug): retried like any failure,
         # and on the last attempt the row is ended so it never waits forever.
         if final_attempt:
@@ -62,10 +76,22 @@ def _run(args: tuple, kwargs: dict, *, queue: str) -> None:
     if claim.result == cedulas.ClaimResult.LEASE_HELD:
         # Another worker holds the row (a duplicate delivery, or a killed worker's
         # lease still running): look again once the lease has expired.
+        metrics.observe_outcome(queue=queue, outcome="deferred")
         cedulas.cedula_lookup_defer(user_id=user_id, queue=queue, until=claim.lease_expires_at)
-    elif outcome == cedulas.RecordOutcome.RETRY:
+        return
+    metrics.observe_outcome(queue=queue, outcome=str(outcome) if outcome else "skipped")
+    if outcome == cedulas.RecordOutcome.RETRY:
+        # Expected (the site failed us this time): one WARNING line, no traceback.
+        # LookupTransientError is a dramatiq Retry, which the worker does not log as an error.
+        log.warning(
+            "lookup of user_id=%s will be retried (attempt %s of %s): %s",
+            user_id,
+            retries + 1,
+            settings.LOOKUP_MAX_RETRIES + 1,
+            _retry_reason(user_id),
+        )
         raise LookupTransientError(f"transient lookup failure for user {user_id}")
-    elif outcome == cedulas.RecordOutcome.EXHAUSTED:
+    if outcome == cedulas.RecordOutcome.EXHAUSTED:
         raise LookupRetriesExhausted(f"retries exhausted for user {user_id}")
 
 

@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from dataclasses import fields
 
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from dramatiq.asyncio import get_event_loop_thread
 from dramatiq.middleware import Middleware
 
 from scrapers.client import ClientConfig
+from scrapers.sources import SOURCES
 
 log = logging.getLogger(__name__)
 
@@ -23,19 +26,38 @@ log = logging.getLogger(__name__)
 def build_client_config(**overrides) -> ClientConfig:
     """Return a :class:`ClientConfig` from settings; ``overrides`` (ClientConfig field names) win.
 
-    Settings read: REGISTRADURIA_WSP_URL, REGISTRADURIA_CONSULTACENSO_URL, CAPTCHA_SOLVER,
+    Settings read: REGISTRADURIA_SOURCES (names and order), each source's URL setting
+    (REGISTRADURIA_WSP_URL, REGISTRADURIA_CONSULTACENSO_URL, REGISTRADURIA_ELECCIONESCOLOMBIA_URL,
+    named by ``scrapers.sources.SOURCES[name].url_setting``), CAPTCHA_SOLVER,
     TWOCAPTCHA_API_KEY, TWOCAPTCHA_SERVER, TWOCAPTCHA_POLLING_INTERVAL, SCRAPER_DEADLINE_SECONDS,
     CHROMIUM_PATH, BROWSER_PAGE_POOL_SIZE, BROWSER_PAGE_MAX_USES.
 
     :raises TypeError: on an override that is not a ClientConfig field.
+    :raises ImproperlyConfigured: on an unknown or repeated source name, or an enabled source
+        without a URL.
     """
     known = {f.name for f in fields(ClientConfig)}
     unknown = set(overrides) - known
     if unknown:
         raise TypeError(f"unknown ClientConfig field(s): {', '.join(sorted(unknown))}")
+    sources = tuple(name.strip() for name in settings.REGISTRADURIA_SOURCES if name.strip())
+    unknown_sources = [name for name in sources if name not in SOURCES]
+    if unknown_sources or not sources or len(set(sources)) != len(sources):
+        raise ImproperlyConfigured(
+            f"REGISTRADURIA_SOURCES={','.join(sources)!r}: expected distinct names among {', '.join(SOURCES)}"
+        )
+    urls = {name: getattr(settings, source.url_setting, "") for name, source in SOURCES.items()}
+    missing = [SOURCES[name].url_setting for name in sources if not urls[name]]
+    if missing:
+        raise ImproperlyConfigured(f"no URL for enabled source(s): {', '.join(missing)}")
     values = {
+        "sources": sources,
+        # Sources with a ClientConfig field of their own get their URL there (overridable by
+        # name); later ones through source_urls.
+        "source_urls": {name: url for name, url in urls.items() if f"{name}_url" not in known},
         "wsp_url": settings.REGISTRADURIA_WSP_URL,
         "consultacenso_url": settings.REGISTRADURIA_CONSULTACENSO_URL,
+        "eleccionescolombia_url": settings.REGISTRADURIA_ELECCIONESCOLOMBIA_URL,
         "captcha_solver": settings.CAPTCHA_SOLVER,
         "twocaptcha_api_key": settings.TWOCAPTCHA_API_KEY,
         "twocaptcha_server": settings.TWOCAPTCHA_SERVER,
@@ -58,9 +80,22 @@ def get_client():
     global _client
     with _client_lock:
         if _client is None:
+            from actors import metrics
+            from scrapers.captcha import build_solver
             from scrapers.client import RegistraduriaClient
 
-            _client = RegistraduriaClient(build_client_config())
+            config = build_client_config()
+            solver = build_solver(
+                config.captcha_solver,
+                api_key=config.twocaptcha_api_key,
+                server=config.twocaptcha_server,
+                polling_interval=config.polling_interval,
+            )
+            _client = RegistraduriaClient(
+                config,
+                solver=metrics.InstrumentedSolver(solver),
+                on_pages_in_use=metrics.pages_in_use_changed,
+            )
         return _client
 
 
@@ -70,7 +105,12 @@ def lookup_in_worker(cedula: str):
     A time limit or shutdown interrupting the waiting thread cancels the
     coroutine, which hands its page back to the pool.
     """
-    return get_event_loop_thread().run_coroutine(get_client().lookup(cedula))
+    from actors import metrics
+
+    started = time.monotonic()
+    result = get_event_loop_thread().run_coroutine(get_client().lookup(cedula))
+    metrics.observe_lookup(result, seconds=time.monotonic() - started)
+    return result
 
 
 class BrowserLifecycle(Middleware):

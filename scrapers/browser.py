@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 
 from playwright.async_api import Browser, BrowserContext, Page, Playwright, Route, async_playwright
@@ -82,6 +82,7 @@ class PoolStats:
     browser_launches: int = 0
     pages_created: int = 0
     pages_retired: int = 0
+    pages_in_use: int = 0
 
 
 async def _block_heavy_resources(route: Route) -> None:
@@ -98,11 +99,19 @@ class BrowserPool:
     :param size: most pages (and so concurrent lookups); callers beyond wait in ``page()``.
     :param max_uses: a page is retired after this many lookups (bounds renderer memory growth).
     :param user_agent: set on every context; ``""`` keeps Chromium's own (which says HeadlessChrome).
+    :param on_pages_in_use: called with ``stats.pages_in_use`` each time a page is lent or given back.
     """
 
     def __init__(
-        self, *, chromium_path: str = "", size: int = 8, max_uses: int = 200, user_agent: str = ""
+        self,
+        *,
+        chromium_path: str = "",
+        size: int = 8,
+        max_uses: int = 200,
+        user_agent: str = "",
+        on_pages_in_use: Callable[[int], None] | None = None,
     ) -> None:
+        self.on_pages_in_use = on_pages_in_use
         self.chromium_path = chromium_path
         self.size = max(1, size)
         self.max_uses = max(1, max_uses)
@@ -192,12 +201,22 @@ class BrowserPool:
                 pooled = await self._new_page()
             pooled.uses += 1
             ok = False
+            self._count_in_use(+1)
             try:
                 yield pooled
                 ok = True
             finally:
+                self._count_in_use(-1)
                 # Shielded: a cancelled lookup still returns (or retires) its page.
                 await asyncio.shield(self._give_back(pooled, ok=ok))
+
+    def _count_in_use(self, delta: int) -> None:
+        self.stats.pages_in_use += delta
+        if self.on_pages_in_use is not None:
+            try:
+                self.on_pages_in_use(self.stats.pages_in_use)
+            except Exception:  # a metrics hook must never fail a lookup
+                logger.exception("on_pages_in_use hook failed")
 
     async def _give_back(self, pooled: PooledPage, *, ok: bool) -> None:
         reusable = pooled.alive and pooled.uses < self.max_uses and len(self._idle) < self.size

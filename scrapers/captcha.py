@@ -47,9 +47,21 @@ class CaptchaError(Exception):
 
 
 class CaptchaSolver(Protocol):
-    """Anything that turns a reCAPTCHA v2 (sitekey + page URL) into a response token."""
+    """Anything that turns a reCAPTCHA (sitekey + page URL) into a response token.
 
-    async def solve_recaptcha(self, *, sitekey: str, page_url: str) -> str: ...
+    ``version`` is ``"v2"`` (the checkbox) or ``"v3"`` (a score-based ``grecaptcha.execute``);
+    ``action`` and ``min_score`` matter for v3 only.
+    """
+
+    async def solve_recaptcha(
+        self,
+        *,
+        sitekey: str,
+        page_url: str,
+        version: str = "v2",
+        action: str = "",
+        min_score: float | None = None,
+    ) -> str: ...
 
     async def aclose(self) -> None: ...
 
@@ -57,7 +69,15 @@ class CaptchaSolver(Protocol):
 class NoCaptchaSolver:
     """For targets without a captcha: gives an empty token, which such targets ignore."""
 
-    async def solve_recaptcha(self, *, sitekey: str, page_url: str) -> str:
+    async def solve_recaptcha(
+        self,
+        *,
+        sitekey: str,
+        page_url: str,
+        version: str = "v2",
+        action: str = "",
+        min_score: float | None = None,
+    ) -> str:
         return ""
 
     async def aclose(self) -> None:
@@ -122,7 +142,7 @@ class _ServerApiClient(AsyncApiClient):
 
 
 class TwoCaptchaSolver:
-    """Solves reCAPTCHA v2 through 2captcha (or anything speaking its API, like the replica).
+    """Solves reCAPTCHA v2 and v3 through 2captcha (or anything speaking its API, like the replica).
 
     :param api_key: the account key; never logged.
     :param server: base URL, e.g. ``https://2captcha.com`` or ``http://127.0.0.1:8001``. A bare host
@@ -158,13 +178,31 @@ class TwoCaptchaSolver:
     def _scrub(self, text: str) -> str:
         return text.replace(self._api_key, "***") if self._api_key else text
 
-    async def solve_recaptcha(self, *, sitekey: str, page_url: str) -> str:
+    async def solve_recaptcha(
+        self,
+        *,
+        sitekey: str,
+        page_url: str,
+        version: str = "v2",
+        action: str = "",
+        min_score: float | None = None,
+    ) -> str:
         """Return a reCAPTCHA response token for ``sitekey`` on ``page_url``.
 
+        :param version: ``"v2"`` or ``"v3"`` (2captcha's ``version=v3``, with ``action`` and
+            ``min_score``, its names for what the page passes to ``grecaptcha.execute``).
         :raises CaptchaError: on service errors (``rejected=True``), network trouble or timeout.
+        :raises ValueError: on a version other than v2/v3.
         """
+        params: dict[str, object] = {"method": "userrecaptcha", "googlekey": sitekey, "url": page_url}
+        if version == "v3":
+            params.update(version="v3", action=action or "verify")
+            if min_score is not None:
+                params["score"] = f"{min_score:g}"  # the official client renames it min_score
+        elif version != "v2":
+            raise ValueError(f"unknown reCAPTCHA version {version!r} (expected 'v2' or 'v3')")
         try:
-            captcha_id = await self._client.send(method="userrecaptcha", googlekey=sitekey, url=page_url)
+            captcha_id = await self._client.send(**params)
             give_up = time.monotonic() + self.timeout
             while True:
                 await asyncio.sleep(self.polling_interval)

@@ -43,8 +43,10 @@ TRANSIENT_STATUSES = frozenset(
 class LookupResult:
     """One lookup's outcome.
 
-    ``message`` is the site's own text when there is one, ``raw`` the reply body capped at 64 KB,
-    ``source`` which site answered (``"wsp"`` or ``"consultacenso"``), ``timed_out`` whether our own
+    ``zona`` is the electoral zone (two digits) where the source gives one (eleccionescolombia does;
+    wsp and consultacenso do not: empty there). ``message`` is the site's own text when there is one,
+    ``raw`` the reply body capped at 64 KB, ``source`` which site answered (a name of
+    ``scrapers.sources.SOURCES``), ``timed_out`` whether our own
     deadline (or a page timeout) ended the lookup, ``error`` an operator-facing detail.
     """
 
@@ -54,6 +56,7 @@ class LookupResult:
     puesto: str = ""
     direccion: str = ""
     mesa: str = ""
+    zona: str = ""
     novedad: str = ""
     resolucion: str = ""
     fecha_novedad: str = ""

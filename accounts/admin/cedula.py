@@ -14,6 +14,7 @@ class CedulaInfoAdmin(admin.ModelAdmin):
         "status",
         "departamento",
         "municipio",
+        "zona",
         "puesto",
         "mesa",
         "source",
@@ -27,15 +28,14 @@ class CedulaInfoAdmin(admin.ModelAdmin):
     raw_id_fields = ("user",)
     ordering = ("-updated_at",)
     actions = ["consultar_de_nuevo"]
-    readonly_fields = (
-        "claim_token",
-        "claimed_at",
-        "lease_expires_at",
-        "created_at",
-        "updated_at",
-        "raw_response",
-        "error_detail",
-    )
+
+    # Census data comes only from the Registraduría: nobody edits a row by hand (a typed
+    # voting place would look like an answer). "Consultar de nuevo" asks the site again.
+    def get_readonly_fields(self, request, obj=None):
+        return [field.name for field in self.model._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
 
     @admin.action(description="Consultar de nuevo")
     def consultar_de_nuevo(self, request, queryset):

@@ -232,6 +232,7 @@ PAGE_FIELDS = (
             "result_status",
             "departamento",
             "municipio",
+            *(["zona"] if any(f.name == "zona" for f in CedulaInfo._meta.get_fields()) else []),
             "puesto",
             "mesa",
             "novedad",

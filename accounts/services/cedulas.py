@@ -36,12 +36,14 @@ from actors.errors import LookupPermanentError, LookupTransientError
 from actors.queues import QUEUE_LOOKUPS, QUEUE_REFRESH
 from scrapers.masking import mask_cedula
 from scrapers.registraduria import LookupResult, LookupStatus
-from scrapers.text import cap_raw
+from scrapers.text import cap_raw, fold
 
 log = logging.getLogger(__name__)
 
 PLACE_FIELDS = ("departamento", "municipio", "puesto", "direccion", "mesa")
 NOVEDAD_FIELDS = ("novedad", "resolucion", "fecha_novedad")
+# What identifies a puesto: while it stays the same, its zona does too.
+PUESTO_KEY = ("departamento", "municipio", "puesto")
 
 # What the member reads on the census card, one sentence per state.
 STATUS_MESSAGES: dict[str, str] = {
@@ -378,6 +380,7 @@ def cedula_record_result(
     if new_status in CedulaStatus.results():
         # Failures keep the last known voting place; only answers replace it.
         before = _tracked_snapshot(info, status=info.result_status)
+        info.zona = _zona_after(info, result)
         for field in (*PLACE_FIELDS, *NOVEDAD_FIELDS):
             setattr(info, field, getattr(result, field, "") or "")
         after = _tracked_snapshot(info, status=new_status)
@@ -398,8 +401,20 @@ def cedula_record_result(
     return RecordOutcome.EXHAUSTED if result.is_transient else RecordOutcome.DONE
 
 
+def _zona_after(info: CedulaInfo, result: LookupResult) -> str:
+    """The zona to keep: the result's own, else the one we knew while the puesto is unchanged.
+
+    Only some sources give a zona; an answer from one that does not (wsp) about the same puesto
+    says nothing new about it, so it must not erase the zona (nor record a change to "").
+    """
+    if result.zona or result.status != LookupStatus.FOUND:
+        return result.zona or ""
+    same_puesto = all(fold(getattr(info, f)) == fold(getattr(result, f, "") or "") for f in PUESTO_KEY)
+    return info.zona if same_puesto else ""
+
+
 def _tracked_snapshot(info: CedulaInfo, *, status: str) -> dict[str, str]:
-    snapshot = {field: getattr(info, field) for field in (*PLACE_FIELDS, *NOVEDAD_FIELDS)}
+    snapshot = {field: getattr(info, field) for field in (*PLACE_FIELDS, "zona", *NOVEDAD_FIELDS)}
     snapshot["status"] = status
     return snapshot
 

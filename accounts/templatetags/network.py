@@ -17,14 +17,6 @@ OUTCOME_BADGES = {
     Outcome.PENDING: "text-bg-info",
     Outcome.UNKNOWN: "text-bg-secondary",
 }
-# Chart colours, readable on white and told apart without colour by the legend order.
-OUTCOME_COLOURS = {
-    Outcome.CAN_VOTE: "#198754",
-    Outcome.NOT_REGISTERED: "#e0a800",
-    Outcome.CANCELLED: "#343a40",
-    Outcome.PENDING: "#0dcaf0",
-    Outcome.UNKNOWN: "#adb5bd",
-}
 
 
 @register.simple_tag(takes_context=True)
@@ -62,11 +54,6 @@ def outcome_badge(outcome: str) -> str:
 @register.filter
 def outcome_label(outcome: str) -> str:
     return Outcome.LABELS.get(outcome, outcome)
-
-
-@register.filter
-def outcome_colour(outcome: str) -> str:
-    return OUTCOME_COLOURS.get(outcome, "#adb5bd")
 
 
 @register.filter

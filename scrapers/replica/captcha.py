@@ -5,6 +5,10 @@ after a delay). A token is HMAC-signed with a per-process secret, names the site
 for and its expiry, and, like Google's, verifies once: a second POST with the same token fails.
 Tokens use only ``[0-9a-z._]``, so they never contain ``ERROR`` (the official 2captcha client
 treats any reply containing that word as a failure).
+
+A token is a v2 one (the checkbox: prefix ``03r``) or a v3 one (``grecaptcha.execute``: prefix
+``03v`` plus the score in tenths, e.g. ``03v9`` for 0.9). A site in v3 mode asks for a v3 token
+with at least its minimum score; a v2 site refuses v3 tokens, and the other way round.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import itertools
+import re
 import secrets
 import threading
 import time
@@ -20,7 +25,13 @@ from dataclasses import dataclass
 TOKEN_LIFETIME = 120.0  # seconds; Google's tokens live about two minutes
 WSP_SITEKEY = "6LcthjAgAAAAAFIQLxy52074zanHv47cIvmIHglH"
 CONSULTACENSO_SITEKEY = "6LeLRw0tAAAAAOfUZZ34vi2KKHjukhLhQ5lfzuLM"
-KNOWN_SITEKEYS = (WSP_SITEKEY, CONSULTACENSO_SITEKEY)
+ELECCIONESCOLOMBIA_SITEKEY = "6Lc9DmgrAAAAAJAjWVhjDy1KSgqzqJikY5z7I9SV"
+KNOWN_SITEKEYS = (WSP_SITEKEY, CONSULTACENSO_SITEKEY, ELECCIONESCOLOMBIA_SITEKEY)
+# What the solving service delivers for v3 (2captcha: more than 0.3 is "almost impossible"),
+# what Google gives a browser under automation, and what it gives a person.
+SOLVER_V3_SCORE = 0.3
+AUTOMATION_V3_SCORE = 0.1
+PERSON_V3_SCORE = 0.9
 
 
 def _sitekey_tag(sitekey: str) -> str:
@@ -36,21 +47,32 @@ class TokenAuthority:
         self._lock = threading.Lock()
         self._used: dict[str, float] = {}  # nonce -> expiry, pruned as they expire
 
-    def issue(self, sitekey: str) -> str:
+    def issue(self, sitekey: str, *, score: float | None = None) -> str:
+        """A v2 token, or a v3 one carrying ``score`` (0.0-0.9) when a score is given."""
         expiry = int(time.time() + self._lifetime)
-        payload = f"03r.{_sitekey_tag(sitekey)}.{expiry}.{secrets.token_hex(24)}"
+        kind = "03r" if score is None else f"03v{max(0, min(9, round(score * 10)))}"
+        payload = f"{kind}.{_sitekey_tag(sitekey)}.{expiry}.{secrets.token_hex(24)}"
         return f"{payload}.{self._sign(payload)}"
 
-    def verify(self, token: str, sitekey: str) -> str:
-        """Check and consume ``token`` for ``sitekey``; returns "" when valid, else the reason."""
+    def verify(self, token: str, sitekey: str, *, min_score: float | None = None) -> str:
+        """Check and consume ``token`` for ``sitekey``; returns "" when valid, else the reason.
+
+        ``min_score=None`` asks for a v2 token; a number asks for a v3 token scoring at least that.
+        """
         parts = token.split(".")
-        if len(parts) != 5 or parts[0] != "03r":
+        if len(parts) != 5 or not (parts[0] == "03r" or re.fullmatch(r"03v[0-9]", parts[0])):
             return "malformed"
         payload, signature = ".".join(parts[:4]), parts[4]
         if not hmac.compare_digest(self._sign(payload), signature):
             return "bad signature"
         if parts[1] != _sitekey_tag(sitekey):
             return "wrong sitekey"
+        if min_score is None and parts[0] != "03r":
+            return "v3 token for a v2 site"
+        if min_score is not None and parts[0] == "03r":
+            return "v2 token for a v3 site"
+        if min_score is not None and int(parts[0][3]) / 10 < min_score:
+            return "score too low"
         now = time.time()
         try:
             expiry = int(parts[2])
@@ -76,6 +98,7 @@ class SolveJob:
     sitekey: str
     ready_at: float
     fail: bool
+    score: float | None = None  # None: a v2 job
     token: str = ""
 
 
@@ -90,13 +113,15 @@ class SolverService:
         self._jobs: dict[str, SolveJob] = {}
         self._ids = itertools.count(80_000_000_001)
 
-    def submit(self, *, sitekey: str, delay: float, fail: bool) -> str:
+    def submit(self, *, sitekey: str, delay: float, fail: bool, score: float | None = None) -> str:
         with self._lock:
             if len(self._jobs) >= self.MAX_JOBS:
                 for job_id in list(self._jobs)[: self.MAX_JOBS // 2]:
                     del self._jobs[job_id]
             job_id = str(next(self._ids))
-            self._jobs[job_id] = SolveJob(sitekey=sitekey, ready_at=time.monotonic() + delay, fail=fail)
+            self._jobs[job_id] = SolveJob(
+                sitekey=sitekey, ready_at=time.monotonic() + delay, fail=fail, score=score
+            )
         return job_id
 
     def result(self, job_id: str) -> tuple[str, str, bool]:
@@ -115,5 +140,5 @@ class SolverService:
                 return "failed", "", False
             first = not job.token
             if first:
-                job.token = self._authority.issue(job.sitekey)
+                job.token = self._authority.issue(job.sitekey, score=job.score)
             return "ready", job.token, first

@@ -28,6 +28,8 @@ class Citizen:
     puesto: str = ""
     direccion: str = ""
     mesa: str = ""
+    zona: str = ""  # electoral zone; only eleccionescolombia shows it
+    codigo_puesto: str = ""  # the puesto's number inside its zona ("02" of "02 - IE SAN JOSE C I P")
     novedad: str = ""
     resolucion: str = ""
     fecha_novedad: str = ""

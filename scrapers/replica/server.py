@@ -9,6 +9,7 @@ import contextlib
 import email.parser
 import email.policy
 import json
+import secrets
 import sys
 import threading
 import traceback
@@ -19,8 +20,18 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
-from . import consultacenso, wsp
-from .captcha import CONSULTACENSO_SITEKEY, KNOWN_SITEKEYS, WSP_SITEKEY, SolverService, TokenAuthority
+from . import consultacenso, eleccionescolombia, wsp
+from .captcha import (
+    AUTOMATION_V3_SCORE,
+    CONSULTACENSO_SITEKEY,
+    ELECCIONESCOLOMBIA_SITEKEY,
+    KNOWN_SITEKEYS,
+    PERSON_V3_SCORE,
+    SOLVER_V3_SCORE,
+    WSP_SITEKEY,
+    SolverService,
+    TokenAuthority,
+)
 from .citizens import Citizen, is_valid_nuip, load_citizens, lookup
 from .state import SessionStore, Stats, Switchboard, SwitchError
 
@@ -28,8 +39,16 @@ MAX_BODY = 1024 * 1024
 HANG_SECONDS = 600.0  # a "hung" request is dropped without a reply after this, or at shutdown
 IDLE_TIMEOUT = 60.0  # an idle keep-alive connection is closed after this
 SESSION_COOKIE = "PHPSESSID"
+F5_COOKIE = "cookiesession1"  # the F5 BIG-IP's own cookie, set beside PHPSESSID on wsp
 WSP_PATHS = ("/censo/consultar/", "/censo/consultar")
-CONSULTACENSO_PAGES = ("/consultacenso/", "/consultacenso")
+# /consultar/ as on the real site; /consultacenso/ is the replica's older path, kept as an alias.
+CONSULTACENSO_PAGES = ("/consultar/", "/consultar", "/consultacenso/", "/consultacenso")
+# The wsp page's scripts, as the real site serves them (jQuery vendored from the npm registry).
+WSP_SCRIPTS = {
+    "/censo/public/js/functions.js": wsp.STATIC / "functions.js",
+    "/censo/public/js/jquery-3.7.1.min.js": wsp.STATIC / "vendor" / "jquery" / "jquery.min.js",
+}
+STATIC_CACHE = (("Cache-Control", "public, max-age=86400"),)
 CONTROL_PREFIX = "/__control__"
 PHP_NO_CACHE = (
     ("Expires", "Thu, 19 Nov 1981 08:52:00 GMT"),
@@ -90,6 +109,9 @@ class ReplicaHandler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         self._dispatch("POST")
 
+    def do_OPTIONS(self) -> None:
+        self._dispatch("OPTIONS")
+
     def _dispatch(self, method: str) -> None:
         url = urlsplit(self.path)
         self.url_path = url.path
@@ -119,9 +141,9 @@ class ReplicaHandler(BaseHTTPRequestHandler):
         if delay > 0:
             self.app.stopping.wait(delay)
 
-    def _hang(self) -> None:
+    def _hang(self, source: str = "wsp") -> None:
         """Never answer: hold the request until shutdown (or HANG_SECONDS), then drop the connection."""
-        self.app.stats.outcome("wsp", "hang")
+        self.app.stats.outcome(source, "hang")
         self.app.stopping.wait(HANG_SECONDS)
         self.close_connection = True
 
@@ -179,13 +201,29 @@ class ReplicaHandler(BaseHTTPRequestHandler):
             fields.update({k: v[-1] for k, v in parse_qs(text, keep_blank_values=True).items()})
         return fields
 
-    def _session_id(self) -> str | None:
+    def _cookie(self, name: str) -> str | None:
         try:
             cookie = SimpleCookie(self.headers.get("Cookie", ""))
         except CookieError:
             return None
-        morsel = cookie.get(SESSION_COOKIE)
+        morsel = cookie.get(name)
         return morsel.value if morsel else None
+
+    def _session_id(self) -> str | None:
+        return self._cookie(SESSION_COOKIE)
+
+    def _wsp_cookies(self, sid: str, created: bool) -> tuple[tuple[str, str], ...]:
+        """PHPSESSID as PHP sends it with ``session.cookie_secure`` on (``path=/; secure; HttpOnly``)
+        and the F5's ``cookiesession1``. ``secure_cookies`` off drops the ``secure`` flag for clients
+        that, unlike Chromium, do not count plain-HTTP loopback as a secure origin."""
+        secure = "; secure" if self.app.switches.value("secure_cookies") else ""
+        cookies = []
+        if created:
+            cookies.append(("Set-Cookie", f"{SESSION_COOKIE}={sid}; path=/{secure}; HttpOnly"))
+        if self._cookie(F5_COOKIE) is None:
+            value = secrets.token_hex(16).upper()
+            cookies.append(("Set-Cookie", f"{F5_COOKIE}={value};Path=/;HttpOnly"))
+        return tuple(cookies)
 
     def _waf_headless(self) -> bool:
         return bool(self.app.switches.value("waf_headless")) and "HeadlessChrome" in self.headers.get(
@@ -210,10 +248,12 @@ class ReplicaHandler(BaseHTTPRequestHandler):
         sid, token, created = self.app.sessions.new_page(self._session_id())
         # Whether the GET came with a live session cookie: tests check pooled pages start clean.
         self.app.stats.outcome("wsp", "page_new_session" if created else "page_same_session")
-        headers = PHP_NO_CACHE
-        if created:
-            headers = (*headers, ("Set-Cookie", f"{SESSION_COOKIE}={sid}; path=/; HttpOnly; SameSite=Lax"))
+        headers = (*PHP_NO_CACHE, *self._wsp_cookies(sid, created))
         self._send(HTTPStatus.OK, wsp.render_page(token), "text/html; charset=UTF-8", headers)
+
+    def wsp_script(self) -> None:
+        body = WSP_SCRIPTS[self.url_path].read_bytes()
+        self._send(HTTPStatus.OK, body, "application/javascript", STATIC_CACHE)
 
     def wsp_post(self) -> None:
         """The lookup POST. Check order: WAF, nonce/session, captcha, NUIP format, census."""
@@ -266,6 +306,12 @@ class ReplicaHandler(BaseHTTPRequestHandler):
         sitekey = form.get("k", "")
         if sitekey not in KNOWN_SITEKEYS:
             return self._json({"success": False, "error": "invalid-input-sitekey"})
+        if form.get("v") == "3":
+            # grecaptcha.execute: Google scores a browser under automation low.
+            automated = form.get("automated") == "1"
+            self.app.stats.captcha("demo_v3_automated" if automated else "demo_v3")
+            score = AUTOMATION_V3_SCORE if automated else PERSON_V3_SCORE
+            return self._json({"success": True, "token": self.app.tokens.issue(sitekey, score=score)})
         self.app.stats.captcha("demo")
         self._json({"success": True, "token": self.app.tokens.issue(sitekey)})
 
@@ -291,12 +337,24 @@ class ReplicaHandler(BaseHTTPRequestHandler):
             return self._twocaptcha(params, 0, "ERROR_GOOGLEKEY")
         if not params.get("pageurl"):
             return self._twocaptcha(params, 0, "ERROR_PAGEURL")
+        version = params.get("version", "v2") or "v2"
+        if version not in ("v2", "v3"):
+            return self._twocaptcha(params, 0, "ERROR_BAD_PARAMETERS")
+        score = None
+        if version == "v3":
+            try:
+                asked = float(params.get("min_score") or SOLVER_V3_SCORE)
+            except ValueError:
+                return self._twocaptcha(params, 0, "ERROR_BAD_PARAMETERS")
+            # Workers deliver what was asked for, up to what real solving can reach.
+            score = max(SOLVER_V3_SCORE, min(asked, 0.9))
         job_id = self.app.solver.submit(
             sitekey=params["googlekey"],
             delay=float(switches.value("captcha_delay")),  # type: ignore[arg-type]
             fail=switches.take("captcha_fail"),
+            score=score,
         )
-        stats.captcha("submitted")
+        stats.captcha("submitted" if version == "v2" else "submitted_v3")
         return self._twocaptcha(params, 1, job_id)
 
     def twocaptcha_res(self) -> None:
@@ -352,11 +410,14 @@ class ReplicaHandler(BaseHTTPRequestHandler):
         self._send(HTTPStatus.OK, consultacenso.elections_reply(), "application/json; charset=utf-8")
 
     def consultacenso_lookup(self) -> None:
-        """``POST /back/api/consulta``. Check order: down, body, captcha, documento, elección, census."""
+        """``POST /back/api/consulta``. Check order: down, WAF, body, captcha, documento, elección, census."""
         body = self._body()
         if body is None or self._consultacenso_down():
             return
         app, stats = self.app, self.app.stats
+        if app.switches.take("consultacenso_waf"):
+            stats.outcome("consultacenso", "waf")
+            return self._send(HTTPStatus.OK, wsp.render_waf_page(), "text/html; charset=UTF-8")
 
         def reply(payload: bytes, outcome: str, status: int = HTTPStatus.OK) -> None:
             stats.outcome("consultacenso", outcome)
@@ -373,6 +434,8 @@ class ReplicaHandler(BaseHTTPRequestHandler):
             reason = "missing"
         else:
             reason = app.tokens.verify(captcha_token, CONSULTACENSO_SITEKEY)
+        if app.switches.take("consultacenso_captcha_reject"):
+            reason = "forced"
         if reason:
             stats.captcha(f"rejected: {reason}")
             return reply(consultacenso.error_reply(consultacenso.CAPTCHA_TEXT), "captcha_rejected")
@@ -392,6 +455,87 @@ class ReplicaHandler(BaseHTTPRequestHandler):
         stats.lookup("consultacenso", documento)
         return reply(consultacenso.citizen_reply(citizen), citizen.estado)
 
+    # ---- eleccionescolombia.registraduria.gov.co/identificacion + its API -----------------------------
+
+    def ec_page(self) -> None:
+        switches = self.app.switches
+        if switches.take("ec_hang", "ec_hang_get"):
+            return self._hang("eleccionescolombia")
+        if switches.take("ec_get_500"):
+            self.app.stats.outcome("eleccionescolombia", "get_500")
+            return self._send(HTTPStatus.INTERNAL_SERVER_ERROR, b"", "text/html; charset=utf-8")
+        mode = str(switches.value("ec_captcha"))
+        self.app.stats.outcome("eleccionescolombia", f"page_{mode}")
+        page = eleccionescolombia.render_page(mode)
+        self._send(HTTPStatus.OK, page, "text/html; charset=utf-8", (("Cache-Control", "no-cache"),))
+
+    def ec_preflight(self) -> None:
+        """The browser's CORS preflight: on the real site the API lives on another host."""
+        self._send(HTTPStatus.NO_CONTENT, b"", "text/plain", eleccionescolombia.CORS_HEADERS)
+
+    def ec_lookup(self) -> None:
+        """The API POST. Check order: hang, down, WAF, body, captcha, document, request, faults, census."""
+        app, switches, stats = self.app, self.app.switches, self.app.stats
+        if switches.take("ec_hang", "ec_hang_post"):
+            return self._hang("eleccionescolombia")
+        body = self._body()
+        if body is None:
+            return None
+        if switches.take("ec_down"):
+            stats.outcome("eleccionescolombia", "down")
+            return self._send(HTTPStatus.INTERNAL_SERVER_ERROR, eleccionescolombia.DOWN_BODY, "text/html")
+        if switches.take("ec_waf"):
+            stats.outcome("eleccionescolombia", "waf")
+            return self._send(HTTPStatus.OK, wsp.render_waf_page(), "text/html; charset=UTF-8")
+
+        def reply(payload: bytes, outcome: str, status: int = HTTPStatus.OK) -> None:
+            stats.outcome("eleccionescolombia", outcome)
+            headers = eleccionescolombia.CORS_HEADERS
+            self._send(status, payload, "application/json; charset=utf-8", headers)
+
+        def refuse(status: int, text: str, outcome: str) -> None:
+            reply(eleccionescolombia.error_reply(status, text), outcome, status)
+
+        try:
+            request = json.loads(body.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError, RecursionError):
+            request = None
+        if not isinstance(request, dict):
+            return refuse(HTTPStatus.BAD_REQUEST, eleccionescolombia.BAD_REQUEST_TEXT, "bad_request")
+        token = eleccionescolombia.bearer_token(self.headers.get("Authorization", ""))
+        v3 = switches.value("ec_captcha") == "v3"
+        min_score = eleccionescolombia.V3_MIN_SCORE if v3 else None
+        forced = switches.take("ec_captcha_reject")
+        reason = (
+            app.tokens.verify(token, ELECCIONESCOLOMBIA_SITEKEY, min_score=min_score) if token else "missing"
+        )
+        if forced or reason:
+            stats.captcha(f"rejected: {'forced' if forced else reason}")
+            return refuse(HTTPStatus.UNAUTHORIZED, eleccionescolombia.CAPTCHA_TEXT, "captcha_rejected")
+        stats.captcha("accepted_v3" if v3 else "accepted")
+        document = request.get("identification")
+        document = (
+            str(document).strip()
+            if isinstance(document, str | int) and not isinstance(document, bool)
+            else ""
+        )
+        if not is_valid_nuip(document):
+            return refuse(HTTPStatus.UNPROCESSABLE_ENTITY, eleccionescolombia.BAD_DOCUMENT_TEXT, "bad_nuip")
+        if (
+            request.get("identification_type", "CC") != "CC"
+            or request.get("election_code") not in eleccionescolombia.ELECTION_CODES
+        ):
+            return refuse(HTTPStatus.BAD_REQUEST, eleccionescolombia.BAD_REQUEST_TEXT, "bad_request")
+        if switches.take("ec_upstream_timeout"):
+            text = eleccionescolombia.UPSTREAM_TIMEOUT_TEXT
+            return refuse(HTTPStatus.GATEWAY_TIMEOUT, text, "upstream_timeout")
+        if switches.take("ec_maintenance"):
+            text = eleccionescolombia.MAINTENANCE_TEXT
+            return refuse(HTTPStatus.SERVICE_UNAVAILABLE, text, "maintenance")
+        citizen = lookup(app.citizens, document)
+        stats.lookup("eleccionescolombia", document)
+        return reply(eleccionescolombia.citizen_reply(citizen), citizen.estado)
+
     # ---- index and control -----------------------------------------------------------------------
 
     def index(self) -> None:
@@ -399,7 +543,8 @@ class ReplicaHandler(BaseHTTPRequestHandler):
             "<!DOCTYPE html><html lang='es'><head><meta charset='utf-8'><title>Réplica Registraduría</title>"
             "</head><body><h1>Réplica local de la Registraduría</h1><ul>"
             "<li><a href='/censo/consultar/'>wsp: /censo/consultar/</a></li>"
-            "<li><a href='/consultacenso/'>consultacenso: /consultacenso/</a></li>"
+            "<li><a href='/consultar/'>consultacenso: /consultar/</a> (alias /consultacenso/)</li>"
+            "<li><a href='/identificacion'>eleccionescolombia: /identificacion</a></li>"
             "<li><a href='/__control__'>/__control__</a> · <a href='/__control__/stats'>stats</a></li>"
             "</ul></body></html>"
         )
@@ -468,6 +613,10 @@ ROUTES = {
     **{("GET", path): ReplicaHandler.consultacenso_page for path in CONSULTACENSO_PAGES},
     ("GET", "/back/api/elecciones"): ReplicaHandler.consultacenso_elections,
     ("POST", "/back/api/consulta"): ReplicaHandler.consultacenso_lookup,
+    **{("GET", path): ReplicaHandler.wsp_script for path in WSP_SCRIPTS},
+    **{("GET", path): ReplicaHandler.ec_page for path in eleccionescolombia.PAGE_PATHS},
+    ("POST", eleccionescolombia.API_PATH): ReplicaHandler.ec_lookup,
+    ("OPTIONS", eleccionescolombia.API_PATH): ReplicaHandler.ec_preflight,
 }
 
 

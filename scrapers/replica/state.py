@@ -26,10 +26,24 @@ COUNT_SWITCHES = (
     "captcha_reject",
     "captcha_fail",
     "consultacenso_down",
+    "consultacenso_waf",
+    "consultacenso_captcha_reject",
+    # eleccionescolombia: its page and its API, the same faults as wsp's.
+    "ec_hang",
+    "ec_hang_get",
+    "ec_hang_post",
+    "ec_get_500",
+    "ec_waf",
+    "ec_down",
+    "ec_captcha_reject",
+    "ec_upstream_timeout",
+    "ec_maintenance",
 )
 SECONDS_SWITCHES = ("latency", "captcha_delay")
-BOOL_SWITCHES = ("waf_headless",)
+BOOL_SWITCHES = ("waf_headless", "secure_cookies")
 TEXT_SWITCHES = ("captcha_key",)
+# A switch that takes one of a few words: which reCAPTCHA the eleccionescolombia page shows.
+CHOICE_SWITCHES = {"ec_captcha": ("v2", "v3")}
 
 DEFAULT_CAPTCHA_KEY = "replica-key"
 
@@ -37,7 +51,14 @@ DEFAULT_CAPTCHA_KEY = "replica-key"
 def default_switches() -> dict[str, object]:
     """The built-in defaults (the CLI may override some of them at start)."""
     switches: dict[str, object] = dict.fromkeys(COUNT_SWITCHES, False)
-    switches.update(latency=0.0, captcha_delay=0.5, waf_headless=True, captcha_key=DEFAULT_CAPTCHA_KEY)
+    switches.update(
+        latency=0.0,
+        captcha_delay=0.5,
+        waf_headless=True,
+        secure_cookies=True,
+        captcha_key=DEFAULT_CAPTCHA_KEY,
+        ec_captcha="v2",
+    )
     return switches
 
 
@@ -65,6 +86,10 @@ def coerce_switch(name: str, value: object) -> object:
         if isinstance(value, str) and value:
             return value
         raise SwitchError(f"{name}: expected a non-empty string, got {value!r}")
+    if name in CHOICE_SWITCHES:
+        if value in CHOICE_SWITCHES[name]:
+            return value
+        raise SwitchError(f"{name}: expected one of {', '.join(CHOICE_SWITCHES[name])}, got {value!r}")
     raise SwitchError(f"unknown switch: {name!r}")
 
 
@@ -130,7 +155,9 @@ class Stats:
             self._captcha: Counter[str] = Counter()
             self._outcomes: Counter[str] = Counter()
             self._lookups: Counter[str] = Counter()
-            self._by_source: dict[str, Counter[str]] = {"wsp": Counter(), "consultacenso": Counter()}
+            self._by_source: dict[str, Counter[str]] = {
+                source: Counter() for source in ("wsp", "consultacenso", "eleccionescolombia")
+            }
             self._started = time.time()
 
     def request(self, method: str, path: str) -> None:

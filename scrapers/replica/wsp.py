@@ -18,8 +18,13 @@ from .citizens import Citizen
 
 STATIC = Path(__file__).with_name("static")
 
-# select#tipo: -1 is the current voting place; the other value names an election.
-ELECTIONS = (("-1", "LUGAR DE VOTACIÓN ACTUAL"), ("60", "ELECCIONES DE AUTORIDADES LOCALES 2027"))
+# select#tipo: -1 is the current voting place; the others name an election (the real page has
+# values such as 677 beside -1).
+ELECTIONS = (
+    ("-1", "LUGAR DE VOTACIÓN ACTUAL"),
+    ("677", "ELECCIONES PRESIDENCIALES 2026"),
+    ("60", "ELECCIONES DE AUTORIDADES LOCALES 2027"),
+)
 
 CAPTCHA_EMPTY_TEXT = "Marque el cuadro de verificación (Captcha: No soy un robot)"
 CAPTCHA_REJECTED_TEXT = "Marque el cuadro de verificación o captcha! (Captcha: No soy un robot)"

@@ -9,6 +9,8 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import environ
 
+from site_config.csp import policy as _csp_policy
+
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = BASE_DIR / "var"
 
@@ -78,11 +80,17 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "django_htmx",
+    "django_prometheus",
+    "csp",
     "accounts",
     "actors",
 ]
 
 MIDDLEWARE = [
+    # /livez, /healthz and /metrics answer here, before host validation (site_config.health).
+    "site_config.health.ProbeMiddleware",
+    # First and last: django-prometheus times the whole stack (requests, latency, status).
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -91,9 +99,12 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "site_config.csp.PrivacyHeadersMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
 TEMPLATES = [
@@ -145,6 +156,12 @@ SIGNUP_THROTTLE_WINDOW_SECONDS = env.int("SIGNUP_THROTTLE_WINDOW_SECONDS", defau
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 # A CSRF failure (expired session, stale tab) gets a Spanish page instead of Django's.
 CSRF_FAILURE_VIEW = "site_config.views.csrf_failure"
+
+# ------------------------------------------------------------------------------
+# Response headers: Content-Security-Policy (django-csp), Permissions-Policy and
+# no-store on personal pages (site_config.csp). HTTPS-only headers are in production.
+# ------------------------------------------------------------------------------
+CONTENT_SECURITY_POLICY = _csp_policy()
 
 # ------------------------------------------------------------------------------
 # Cache (login throttling, rate limits). The database cache is shared by every
@@ -215,6 +232,14 @@ DRAMATIQ_BROKER = {
         "django_dramatiq.middleware.DbConnectionsMiddleware",
     ],
 }
+# Worker metrics on dramatiq_prom_port (9191), see actors/metrics.py for the
+# environment they need. Off only where no worker should open a port.
+WORKER_METRICS = env.bool("WORKER_METRICS", default=True)
+if WORKER_METRICS:
+    DRAMATIQ_BROKER["MIDDLEWARE"] += [
+        "dramatiq.middleware.prometheus.Prometheus",
+        "actors.metrics.MetricsGuard",
+    ]
 DRAMATIQ_AUTODISCOVER_MODULES = ["lookups"]
 DRAMATIQ_TASKS_DATABASE = "default"
 
@@ -243,6 +268,9 @@ LOOKUP_REFRESH_RATE_WINDOW_SECONDS = env.int("LOOKUP_REFRESH_RATE_WINDOW_SECONDS
 NETWORK_EXPORT_RATE_LIMIT = env.int("NETWORK_EXPORT_RATE_LIMIT", default=30)
 NETWORK_EXPORT_RATE_WINDOW_SECONDS = env.int("NETWORK_EXPORT_RATE_WINDOW_SECONDS", default=3600)
 
+# /healthz fails when the oldest signup lookup has waited longer than this.
+HEALTH_MAX_LOOKUP_AGE_SECONDS = env.int("HEALTH_MAX_LOOKUP_AGE_SECONDS", default=120)
+
 # ------------------------------------------------------------------------------
 # Registraduría client (scrapers/). Defaults point at the local replica.
 # ------------------------------------------------------------------------------
@@ -252,13 +280,23 @@ REGISTRADURIA_WSP_URL = env(
     "REGISTRADURIA_WSP_URL", default=f"http://{REPLICA_HOST}:{REPLICA_PORT}/censo/consultar/"
 )
 REGISTRADURIA_CONSULTACENSO_URL = env(
-    "REGISTRADURIA_CONSULTACENSO_URL", default=f"http://{REPLICA_HOST}:{REPLICA_PORT}/consultacenso/"
+    "REGISTRADURIA_CONSULTACENSO_URL", default=f"http://{REPLICA_HOST}:{REPLICA_PORT}/consultar/"
+)
+REGISTRADURIA_ELECCIONESCOLOMBIA_URL = env(
+    "REGISTRADURIA_ELECCIONESCOLOMBIA_URL", default=f"http://{REPLICA_HOST}:{REPLICA_PORT}/identificacion"
+)
+# Which pages to ask, in order; the next one only when the previous is blocked or failing.
+# Names are those of scrapers.sources.SOURCES; each has a REGISTRADURIA_<NAME>_URL above.
+REGISTRADURIA_SOURCES = env.list(
+    "REGISTRADURIA_SOURCES", default=["wsp", "consultacenso", "eleccionescolombia"]
 )
 CAPTCHA_SOLVER = env("CAPTCHA_SOLVER", default="2captcha")
 TWOCAPTCHA_API_KEY = env("TWOCAPTCHA_API_KEY", default="replica-key")
 TWOCAPTCHA_SERVER = env("TWOCAPTCHA_SERVER", default=f"http://{REPLICA_HOST}:{REPLICA_PORT}")
 # 2captcha recommends polling every 5 s; the replica answers at once, so locally shorter.
 TWOCAPTCHA_POLLING_INTERVAL = env.float("TWOCAPTCHA_POLLING_INTERVAL", default=5.0)
+# Exported as a metric so an alert fires before the captcha account runs dry (0: no alert).
+CAPTCHA_DAILY_BUDGET = env.int("CAPTCHA_DAILY_BUDGET", default=0)
 CHROMIUM_PATH = env("CHROMIUM_PATH", default="")
 BROWSER_PAGE_POOL_SIZE = env.int("BROWSER_PAGE_POOL_SIZE", default=8)
 BROWSER_PAGE_MAX_USES = env.int("BROWSER_PAGE_MAX_USES", default=200)
@@ -297,6 +335,11 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
     "loggers": {
         "pika": {"level": "WARNING"},
+        # A passive declare of a missing queue (monitoring, /healthz) is an expected 404 that
+        # pika logs as a WARNING; channel errors that matter reach our code as exceptions.
+        "pika.channel": {"level": "ERROR"},
+        # Our actor logs the one WARNING line of a retry; dramatiq's "Retrying message" would be a second.
+        "dramatiq.middleware.retries.Retries": {"level": "WARNING"},
         "django.db.backends": {"level": "WARNING"},
         # Request lines without query strings: searches carry cédulas and names.
         "django.server": {"handlers": ["requests"], "level": "INFO", "propagate": False},

@@ -46,12 +46,14 @@ EXPECTED = {
     "4000000001": LookupStatus.PENDING,
 }
 CEDULAS = list(EXPECTED)
+SOURCE = "wsp"  # the page every lookup drives (--source); wsp is the primary, the hot path
 
 
 def config_for(replica: Replica, **overrides) -> ClientConfig:
     values = {
         "wsp_url": replica.base_url + "/censo/consultar/",
-        "consultacenso_url": replica.base_url + "/consultacenso/",
+        "consultacenso_url": replica.base_url + "/consultar/",
+        "eleccionescolombia_url": replica.base_url + "/identificacion",
         "twocaptcha_server": replica.base_url,
         "twocaptcha_api_key": "replica-key",  # the replica's default key
         "polling_interval": 0.02,
@@ -87,7 +89,7 @@ async def run_pool(
         async def worker(position: int) -> None:
             await asyncio.sleep(position * stagger)
             for index in queue:
-                results[index] = await client.lookup(cedulas[index], source="wsp")
+                results[index] = await client.lookup(cedulas[index], source=SOURCE)
 
         await asyncio.gather(*(worker(i) for i in range(in_flight)))
         elapsed = time.monotonic() - started
@@ -99,7 +101,7 @@ async def run_pool(
 def run_baseline(config: ClientConfig, count: int) -> tuple[float, int]:
     cedulas = [CEDULAS[i % len(CEDULAS)] for i in range(count)]
     started = time.monotonic()
-    results = [lookup_sync(cedula, config, source="wsp") for cedula in cedulas]
+    results = [lookup_sync(cedula, config, source=SOURCE) for cedula in cedulas]
     elapsed = time.monotonic() - started
     print(f"  {count} lookups in {elapsed:.1f}s", flush=True)
     return count / elapsed, check(results, cedulas)
@@ -151,9 +153,17 @@ def main() -> None:
     parser.add_argument(
         "--captcha-polling", type=float, default=0.25, help="res.php polling interval for (c)"
     )
+    parser.add_argument(
+        "--source",
+        default="wsp",
+        choices=["wsp", "consultacenso", "eleccionescolombia"],
+        help="page to drive (default wsp, the primary)",
+    )
     args = parser.parse_args()
+    global SOURCE
+    SOURCE = args.source
 
-    print(f"cpus {os.cpu_count()}, load average at start {os.getloadavg()}", flush=True)
+    print(f"cpus {os.cpu_count()}, load average at start {os.getloadavg()}, source {SOURCE}", flush=True)
     replica = start_replica()[0]
     try:
         replica.set(captcha_delay=0)

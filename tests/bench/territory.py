@@ -43,6 +43,8 @@ DEPARTAMENTOS = 5
 MUNICIPIOS = 40
 PUESTOS = 1200
 MESAS_PER_PUESTO = 20
+ZONAS_PER_MUNICIPIO = 6
+HAS_ZONA = False  # set in build(), once Django is set up (CedulaInfo.zona, issue 15)
 
 
 def level_sizes(total: int) -> list[int]:
@@ -54,12 +56,14 @@ def level_sizes(total: int) -> list[int]:
 
 
 def build(members: int, seed: int = 12) -> dict:
+    global HAS_ZONA
     from django.contrib.auth.hashers import make_password
     from django.db import connection, transaction
 
     from accounts.models import CedulaInfo, CedulaStatus, User
 
     rng = random.Random(seed)
+    HAS_ZONA = any(f.name == "zona" for f in CedulaInfo._meta.get_fields())
     password = make_password("bench-no-login")
     root = User.objects.create_user("90000000", password="bench", nombre_completo="Líder Raíz", role="LEADER")
     CedulaInfo.objects.filter(user=root).delete()  # the signal's row; the root's own census is not counted
@@ -113,7 +117,7 @@ def build(members: int, seed: int = 12) -> dict:
                 )
             )
             status = rng.choice(statuses)
-            departamento, municipio, puesto = rng.choice(places)
+            departamento, municipio, zona, puesto = rng.choice(places)
             found_like = status != CedulaStatus.PENDING or rng.random() < 0.5
             infos.append(
                 CedulaInfo(
@@ -123,6 +127,7 @@ def build(members: int, seed: int = 12) -> dict:
                     departamento=departamento if found_like else "",
                     municipio=municipio if found_like else "",
                     puesto=puesto if found_like else "",
+                    **({"zona": zona if found_like else ""} if HAS_ZONA else {}),
                     mesa=str(rng.randint(1, MESAS_PER_PUESTO)) if found_like else "",
                     direccion="CALLE 1 # 2-3" if found_like else "",
                 )
@@ -167,12 +172,14 @@ def measure(sample: dict, runs: int) -> tuple[dict[str, float], dict[str, float]
 
     client = Client()
     client.force_login(User.objects.get(pk=sample["root"]))
-    d, m, p = sample["departamento"], sample["municipio"], sample["puesto"]
+    d, m, z, p = sample["departamento"], sample["municipio"], sample["zona"], sample["puesto"]
+    zona = {"zona": z} if HAS_ZONA else {}
     territory = {
         "departamentos": "/territorio/",
         "municipios": "/territorio/?" + urlencode({"departamento": d}),
-        "puestos": "/territorio/?" + urlencode({"departamento": d, "municipio": m}),
-        "mesas": "/territorio/?" + urlencode({"departamento": d, "municipio": m, "puesto": p}),
+        **({"zonas": "/territorio/?" + urlencode({"departamento": d, "municipio": m})} if HAS_ZONA else {}),
+        "puestos": "/territorio/?" + urlencode({"departamento": d, "municipio": m, **zona}),
+        "mesas": "/territorio/?" + urlencode({"departamento": d, "municipio": m, **zona, "puesto": p}),
     }
     referidos = {
         "municipio+puede_votar": "/referidos/?" + urlencode({"municipio": m, "resultado": "puede_votar"}),

@@ -94,9 +94,23 @@ def test_every_final_census_state(cedula, status):
     assert info.message
 
 
+def test_eleccionescolombia_fallback_stores_the_zona(replica):
+    # wsp blocked and consultacenso down: the third source answers, with the zona.
+    replica.set(waf=True, consultacenso_down=True)
+    info = final_row(member("1000000004"))
+    assert (info.status, info.source) == (CedulaStatus.FOUND, "eleccionescolombia")
+    assert (info.municipio, info.puesto, info.mesa, info.zona) == (
+        "SINCELEJO",
+        "IE SAN JOSE C I P",
+        "13",
+        "03",
+    )
+    assert info.attempts == 1
+
+
 def test_transient_failure_then_success(replica):
-    # First attempt: wsp answers the upstream timeout and the fallback is down.
-    replica.set(upstream_timeout=1, consultacenso_down=1)
+    # First attempt: wsp answers the upstream timeout and both fallbacks are down.
+    replica.set(upstream_timeout=1, consultacenso_down=1, ec_down=1)
     info = final_row(member("1000000002"))
     assert info.status == CedulaStatus.FOUND
     assert info.departamento == "NARIÑO"
@@ -104,10 +118,10 @@ def test_transient_failure_then_success(replica):
 
 
 def test_exhausted_retries_end_blocked_and_dead_lettered(replica, settings):
-    replica.set(waf=True, consultacenso_down=True)
+    replica.set(waf=True, consultacenso_down=True, ec_down=True)
     user = member("1000000003")
     info = final_row(user, timeout=90)
-    # Blocked on wsp, down on the fallback: a final failure (which one is unit-tested).
+    # Blocked on wsp, down on both fallbacks: a final failure (which one is unit-tested).
     assert info.status in CedulaStatus.failures()
     assert "Registraduría" in info.message
     assert info.error_detail
@@ -151,7 +165,7 @@ def purge_counts():
 
 
 def test_deadletters_replay_completes_the_lookup(replica, capsys):
-    replica.set(waf=True, consultacenso_down=True)
+    replica.set(waf=True, consultacenso_down=True, ec_down=True)
     user = member("1000000001")
     assert final_row(user, timeout=90).status in CedulaStatus.failures()
     wait_for(lambda: dead_letters_for(user.pk), message="dead letter")

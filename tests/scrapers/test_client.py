@@ -48,6 +48,7 @@ def config_for(replica, **overrides) -> ClientConfig:
     values = {
         "wsp_url": replica.wsp_url,
         "consultacenso_url": replica.consultacenso_url,
+        "eleccionescolombia_url": replica.eleccionescolombia_url,
         "twocaptcha_server": replica.captcha_server,
         "twocaptcha_api_key": "replica-key",
         "polling_interval": 0.05,
@@ -290,10 +291,11 @@ def test_consultacenso_can_be_forced(lookup):
     assert (result.status, result.source, result.deceased) == (LookupStatus.CANCELLED, "consultacenso", True)
 
 
-def test_both_sources_failing_reports_both(lookup, replica):
-    replica.set(waf=True, consultacenso_down=True)
+def test_both_sources_failing_reports_both(make_client, loop_thread, fast_replica):
+    fast_replica.set(waf=True, consultacenso_down=True)
+    two = make_client(sources=("wsp", "consultacenso"), pool_size=1)
 
-    result = lookup("1000000004")
+    result = loop_thread.run(two.lookup("1000000004"))
 
     assert result.status in (LookupStatus.BLOCKED, LookupStatus.SITE_ERROR)
     assert result.is_transient
@@ -362,7 +364,7 @@ def test_lookups_never_fetch_the_pages_images(make_client, loop_thread, fast_rep
     assert loop_thread.run(client.lookup("1000000004", source="consultacenso")).status == LookupStatus.FOUND
 
     requests = fast_replica.stats()["requests"]
-    assert requests["GET /censo/consultar/"] == 1 and requests["GET /consultacenso/"] == 1
+    assert requests["GET /censo/consultar/"] == 1 and requests["GET /consultar/"] == 1
     assert "GET /static/escudo.svg" not in requests
 
 

@@ -19,7 +19,13 @@ MODULES = (
     "scrapers.captcha",
     "scrapers.chromium",
     "scrapers.masking",
+    "scrapers.sources",
+    "scrapers.sources.base",
+    "scrapers.sources.wsp",
+    "scrapers.sources.consultacenso",
+    "scrapers.sources.eleccionescolombia",
     "scrapers.replica",
+    "scrapers.replica.eleccionescolombia",
     "scrapers.replica.server",
     "scrapers.replica.__main__",
 )

@@ -38,8 +38,13 @@ TIMEOUT = 10
 
 @pytest.fixture(autouse=True)
 def fast(replica_clean):
-    """Default switches, zeroed counters, and captchas solved at once (tests that need a delay set one)."""
-    replica_clean.set(captcha_delay=0)
+    """Default switches, zeroed counters, and captchas solved at once (tests that need a delay set one).
+
+    ``requests`` (unlike Chromium) never sends a ``secure`` cookie over plain HTTP, not even to
+    loopback, so these tests run with ``secure_cookies`` off (the adaptation docs/replica.md
+    describes); the test of the cookie itself turns it back on.
+    """
+    replica_clean.set(captcha_delay=0, secure_cookies=False)
     return replica_clean
 
 
@@ -140,16 +145,32 @@ def test_the_page_has_the_real_form(replica):
     assert "Marque el cuadro de verificación (Captcha: No soy un robot)" in response.text
 
 
-def test_the_page_script_posts_form_data_and_handles_reload(replica):
-    text = requests.get(replica.wsp_url, timeout=TIMEOUT).text
+def test_the_page_submits_with_jquery_from_functions_js(replica):
+    page = requests.get(replica.wsp_url, timeout=TIMEOUT).text
+    sources = re.findall(r'<script src="([^"]+)"', page)
+    assert "/censo/public/js/functions.js" in sources
+    jquery = next(src for src in sources if "jquery" in src)
+    assert sources.index(jquery) < sources.index("/censo/public/js/functions.js")
+    script = requests.get(replica.base_url + "/censo/public/js/functions.js", timeout=TIMEOUT)
+    assert script.status_code == 200 and "javascript" in script.headers["Content-Type"]
     for needle in (
         "grecaptcha.getResponse()",
         "new FormData()",
         '"g-recaptcha-response"',
         "location.reload()",
+        "$.ajax(",
+        'dataType: "json"',
     ):
-        assert needle in text
-    assert "jquery" not in text.lower()
+        assert needle in script.text
+    library = requests.get(replica.base_url + jquery, timeout=TIMEOUT)
+    assert library.status_code == 200 and library.text.startswith("/*! jQuery v3.7.1")
+    assert "max-age" in library.headers["Cache-Control"]  # pooled pages keep it in their HTTP cache
+
+
+def test_the_vendored_jquery_ships_with_its_license():
+    vendor = Path(__file__).resolve().parents[2] / "scrapers" / "replica" / "static" / "vendor" / "jquery"
+    assert "Permission is hereby granted" in (vendor / "LICENSE").read_text("utf-8")
+    assert (vendor / "jquery.min.js").read_text("utf-8").startswith("/*! jQuery v3.7.1")
 
 
 def test_api_js_defines_the_grecaptcha_api(replica):
@@ -161,13 +182,27 @@ def test_api_js_defines_the_grecaptcha_api(replica):
 
 
 def test_the_session_cookie_is_set_once_and_the_token_changes_on_every_load(replica):
+    replica.set(secure_cookies=True)
+    first, token1 = load_page(replica, browser_session())
+    cookies = first.raw.headers.getlist("Set-Cookie")
+    phpsessid = next(c for c in cookies if c.startswith("PHPSESSID="))
+    assert phpsessid.endswith("; path=/; secure; HttpOnly")  # as PHP sends it, like the real site
+    f5 = next(c for c in cookies if c.startswith("cookiesession1="))
+    assert re.fullmatch(r"cookiesession1=[0-9A-F]{32};Path=/;HttpOnly", f5)
+    # A browser keeps and sends a secure cookie on http://127.0.0.1 (a potentially trustworthy
+    # origin); requests would not, so the second load sends both cookies by hand.
     session = browser_session()
-    first, token1 = load_page(replica, session)
+    session.headers["Cookie"] = "; ".join(cookie.split(";")[0] for cookie in cookies)
     second, token2 = load_page(replica, session)
-    assert "PHPSESSID=" in first.headers["Set-Cookie"]
     assert "Set-Cookie" not in second.headers
     assert re.fullmatch(r"[0-9a-f]{32}", token1) and re.fullmatch(r"[0-9a-f]{32}", token2)
     assert token1 != token2
+
+
+def test_plain_http_clients_get_the_session_cookie_without_secure_when_switched_off(replica):
+    replica.set(secure_cookies=False)
+    cookies = browser_session().get(replica.wsp_url, timeout=TIMEOUT).raw.headers.getlist("Set-Cookie")
+    assert next(c for c in cookies if c.startswith("PHPSESSID=")).endswith("; path=/; HttpOnly")
 
 
 # ---- sessions and the check order ----------------------------------------------------------------
@@ -477,7 +512,7 @@ def test_always_on_switch_stays_on_until_reset(replica):
     for _ in range(3):
         assert parse_response(full_lookup(replica, "1000000001").text).status is LookupStatus.SITE_ERROR
     replica.reset()
-    replica.set(captcha_delay=0)
+    replica.set(captcha_delay=0, secure_cookies=False)
     assert parse_response(full_lookup(replica, "1000000001").text).status is LookupStatus.FOUND
 
 

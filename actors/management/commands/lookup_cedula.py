@@ -22,6 +22,7 @@ FIELDS = (
     "puesto",
     "direccion",
     "mesa",
+    "zona",
     "novedad",
     "resolucion",
     "fecha_novedad",
@@ -30,6 +31,12 @@ FIELDS = (
     "timed_out",
     "error",
 )
+
+
+def _source_named_in(url: str) -> str:
+    if "identificacion" in url or "eleccionescolombia" in url:
+        return "eleccionescolombia"
+    return "consultacenso" if "consultacenso" in url else "wsp"
 
 
 class Command(BaseCommand):
@@ -44,7 +51,8 @@ class Command(BaseCommand):
         parser.add_argument(
             "--url",
             help="page URL to query instead of the configured one; it replaces the URL of --source "
-            "(default: consultacenso when the URL says so, else wsp) and only that source is queried",
+            "(default: the source the URL names, e.g. consultacenso or eleccionescolombia, else wsp) "
+            "and only that source is queried",
         )
         parser.add_argument("--deadline", type=float, help="seconds before giving up (default: settings)")
         parser.add_argument("--raw", action="store_true", help="also print the raw reply body")
@@ -54,8 +62,8 @@ class Command(BaseCommand):
             raise CommandError("invalid cédula: expected 3 to 10 digits, no leading zero", returncode=2)
         overrides = {}
         if url:
-            source = source or ("consultacenso" if "consultacenso" in url else "wsp")
-            overrides[f"{source}_url"] = url
+            source = source or _source_named_in(url)
+            overrides["source_urls"] = {source: url}
         if deadline:
             overrides["deadline_seconds"] = deadline
         # One lookup: one page is enough.

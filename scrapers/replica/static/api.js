@@ -8,6 +8,10 @@
  * (navigator.webdriver) gets no token from the checkbox: automated clients must use the 2captcha
  * stand-in and put the token into the textarea, as they do against the real site.
  * getResponse() returns the textarea's value; a token lives two minutes.
+ *
+ * Loaded as api.js?render=<sitekey> it is the v3 stand-in: no checkbox is rendered, and
+ * grecaptcha.execute(sitekey, {action}) resolves to a v3 token whose score says whether the browser
+ * is under automation (0.1) or not (0.9), as Google's own scoring would.
  */
 (function () {
   "use strict";
@@ -17,6 +21,8 @@
   var scriptUrl = new URL(script && script.src ? script.src : "/recaptcha/api.js", window.location.href);
   var params = scriptUrl.searchParams;
   var verifyUrl = new URL("/recaptcha/api2/demo-verify", scriptUrl).href;
+  var renderParam = params.get("render");
+  var v3Key = renderParam && renderParam !== "explicit" && renderParam !== "onload" ? renderParam : "";
   var LIFETIME_MS = 120000;
   var TEXTAREA_STYLE = "width: 250px; height: 40px; border: 1px solid rgb(193, 193, 193); " +
     "margin: 10px 25px; padding: 0px; resize: none; display: none;";
@@ -167,12 +173,24 @@
       var widget = widgetFor(id);
       if (widget) { clearWidget(widget, ""); }
     },
-    execute: function () { return Promise.resolve(""); },
+    execute: function (sitekey, options) {
+      if (!v3Key) { return Promise.resolve(""); }
+      var action = (options && options.action) || "";
+      return fetch(verifyUrl, {
+        method: "POST",
+        headers: { "Content-Type": "application/x-www-form-urlencoded" },
+        body: "v=3&k=" + encodeURIComponent(sitekey || v3Key) + "&a=" + encodeURIComponent(action) +
+          "&automated=" + (navigator.webdriver ? "1" : "0")
+      })
+        .then(function (response) { return response.json(); })
+        .then(function (data) { return (data && data.token) || ""; })
+        .catch(function () { return ""; });
+    },
     ready: function (callback) { setTimeout(callback, 0); }
   };
 
   function start() {
-    if (params.get("render") !== "explicit") {
+    if (!v3Key && renderParam !== "explicit") {
       var nodes = document.querySelectorAll(".g-recaptcha");
       for (var i = 0; i < nodes.length; i++) { render(nodes[i]); }
     }

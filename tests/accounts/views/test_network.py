@@ -20,7 +20,7 @@ from accounts.models import CedulaInfo, CedulaStatus, User
 from accounts.selectors.network import Outcome
 from accounts.services.cedulas import QUEUE_REFRESH
 from tests.fixtures.factories import LeaderFactory, UserFactory
-from tests.fixtures.network import brute_descendants, brute_place, brute_rows, build_network
+from tests.fixtures.network import HAS_ZONA, brute_descendants, brute_place, brute_rows, build_network
 
 pytestmark = pytest.mark.django_db
 
@@ -209,7 +209,7 @@ def test_territory_rows_sort_by_any_column(network, leader_client):
 
 def test_territory_counts_the_chosen_group_only(network, leader_client):
     response = leader_client.get(TERRITORY, {"departamento": "ANTIOQUIA", "municipio": "MEDELLÍN"})
-    assert response.context["level"] == "puesto"
+    assert response.context["level"] == ("zona" if HAS_ZONA else "puesto")
     rows = brute_rows()
     expected = sum(
         1
@@ -224,7 +224,13 @@ def test_territory_counts_the_chosen_group_only(network, leader_client):
 
 
 def test_territory_past_the_last_level_shows_the_list(network, leader_client):
-    params = {"departamento": "ANTIOQUIA", "municipio": "MEDELLÍN", "puesto": "COLISEO", "mesa": "1"}
+    params = {
+        "departamento": "ANTIOQUIA",
+        "municipio": "MEDELLÍN",
+        "zona": "02",
+        "puesto": "COLISEO",
+        "mesa": "1",
+    }
     response = leader_client.get(TERRITORY, params)
     assert response.status_code == 302
     assert response.url.startswith(reverse("accounts:territory_list"))
@@ -244,7 +250,7 @@ def test_the_printable_list_of_a_puesto_has_name_cedula_phone_and_mesa(network, 
     first = members[0]
     assert first.nombre_completo in body
     assert f"{int(first.cedula):,}".replace(",", ".") in body
-    assert "print-list" in body and "window.print()" in body
+    assert "print-list" in body and "data-print" in body and "js/print.js" in body
 
 
 def test_the_printable_list_needs_a_puesto(leader_client):
@@ -268,18 +274,8 @@ def test_exports_of_a_group_parse_back_to_exactly_its_members(network, leader_cl
     assert response["Cache-Control"] == "private, no-store"
     assert response["Content-Disposition"].startswith('attachment; filename="territorio-medell')
     rows = _read_csv(response) if fmt == "csv" else _read_xlsx(response)
-    assert rows[0] == [
-        "Nombre completo",
-        "Cédula",
-        "Teléfono",
-        "Nivel",
-        "Estado",
-        "Departamento",
-        "Municipio",
-        "Puesto",
-        "Mesa",
-        "Dirección",
-    ]
+    places = ["Departamento", "Municipio", *(["Zona"] if HAS_ZONA else []), "Puesto", "Mesa", "Dirección"]
+    assert rows[0] == ["Nombre completo", "Cédula", "Teléfono", "Nivel", "Estado", *places]
     assert {row[1] for row in rows[1:]} == _expected_group(network, municipio="MEDELLÍN")
     assert {row[6] for row in rows[1:]} == {"MEDELLÍN"}
     assert {row[4] for row in rows[1:]} <= set(Outcome.LABELS.values())
@@ -308,7 +304,7 @@ def test_exports_neutralise_spreadsheet_formulas(network, leader_client, fmt):
     rows = _read_csv(response) if fmt == "csv" else _read_xlsx(response)
     row = next(r for r in rows if r[1] == member.cedula)
     assert row[0] == '\'=HYPERLINK("http://x","clic")'
-    assert row[7] == "'+SUM(A1)"
+    assert row[rows[0].index("Puesto")] == "'+SUM(A1)"
 
 
 def test_the_xlsx_cells_are_text_never_formulas(network, leader_client):
@@ -465,3 +461,17 @@ def test_a_new_sub_leader_shows_on_tu_red_at_once(network, leader_client):
     )
     leader_client.post(reverse("accounts:sub_leader", args=[target.pk]), {"accion": "nombrar"})
     assert f'data-sub-leader="{target.pk}"' in leader_client.get(reverse("accounts:network")).content.decode()
+
+
+def test_no_inline_styles_or_event_handlers_under_the_csp(network, leader_client):
+    for url in (
+        REFERRALS,
+        TERRITORY,
+        f"{TERRITORY}?departamento=ANTIOQUIA",
+        reverse("accounts:network"),
+        f"{reverse('accounts:territory_list')}?puesto=COLISEO",
+        reverse("accounts:home"),
+    ):
+        html = leader_client.get(url).content.decode()
+        assert not re.search(r"\sstyle=|\son[a-z]+=", html), url
+        assert "<style" not in html, url

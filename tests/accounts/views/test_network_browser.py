@@ -55,7 +55,23 @@ def _page(browser, live_server, user, viewport, *, javascript=True):
     )
     context.set_default_timeout(10_000)
     _login(context, live_server, user)
-    return context, context.new_page()
+    page = context.new_page()
+    # Every page here must run under the portal's Content-Security-Policy untouched.
+    page.on(
+        "console",
+        lambda msg: _CSP_VIOLATIONS.append(msg.text) if "Content Security Policy" in msg.text else None,
+    )
+    return context, page
+
+
+_CSP_VIOLATIONS: list[str] = []
+
+
+@pytest.fixture(autouse=True)
+def _no_csp_violations():
+    _CSP_VIOLATIONS.clear()
+    yield
+    assert _CSP_VIOLATIONS == []
 
 
 def _shot(page, name):
@@ -222,6 +238,10 @@ def test_network_overview_and_print_list_fit_a_phone(live_server, browser, netwo
             f"{live_server.url}/territorio/lista/?departamento=ANTIOQUIA&municipio=MEDELL%C3%8DN&puesto=COLISEO"
         )
         _assert_no_horizontal_scroll(page)
+        # The button works through js/print.js (the CSP forbids an inline onclick).
+        page.evaluate("() => { window.print = () => { window.__printed = true; }; }")
+        page.get_by_role("button", name="Imprimir").click()
+        assert page.evaluate("() => window.__printed") is True
         page.emulate_media(media="print")
         assert page.locator("nav.navbar").evaluate("el => getComputedStyle(el).display") == "none"
         _shot(page, "lista-print-390")

@@ -125,6 +125,7 @@ def test_leader_csv_includes_census_data_and_change_date(leader_client):
         "Estado censo",
         "Departamento",
         "Municipio",
+        "Zona",
         "Puesto",
         "Dirección",
         "Mesa",

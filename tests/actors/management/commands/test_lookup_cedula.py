@@ -22,6 +22,7 @@ def replica_settings(settings, replica, replica_clean):
     replica.set(captcha_delay=0)
     settings.REGISTRADURIA_WSP_URL = replica.wsp_url
     settings.REGISTRADURIA_CONSULTACENSO_URL = replica.consultacenso_url
+    settings.REGISTRADURIA_ELECCIONESCOLOMBIA_URL = replica.eleccionescolombia_url
     settings.TWOCAPTCHA_SERVER = replica.captcha_server
     settings.TWOCAPTCHA_POLLING_INTERVAL = 0.05
     return settings
@@ -72,6 +73,16 @@ def test_url_option_points_the_lookup_elsewhere(replica_settings, replica):
     assert json.loads(output)["status"] == "not_found"
 
 
+def test_eleccionescolombia_can_be_asked_alone_and_prints_the_zona(replica_settings, replica):
+    by_name, code = run_command("1000000004", "--source", "eleccionescolombia")
+    by_url, _ = run_command("1000000004", "--json", "--url", replica.eleccionescolombia_url)
+
+    assert code == 0
+    assert "source: eleccionescolombia" in by_name and "zona: 03" in by_name
+    data = json.loads(by_url)
+    assert (data["source"], data["zona"], data["mesa"]) == ("eleccionescolombia", "03", "13")
+
+
 def test_invalid_cedula_is_a_clear_error(replica_settings):
     with pytest.raises(CommandError, match="invalid cédula"):
         call_command("lookup_cedula", "12ab")
@@ -83,6 +94,7 @@ def test_transient_failure_exits_non_zero(replica, replica_clean):
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "site_config.settings.test",
         "REGISTRADURIA_CONSULTACENSO_URL": replica.consultacenso_url,
+        "REGISTRADURIA_ELECCIONESCOLOMBIA_URL": replica.eleccionescolombia_url,
         "TWOCAPTCHA_SERVER": replica.captcha_server,
         "SCRAPER_DEADLINE_SECONDS": "20",
     }

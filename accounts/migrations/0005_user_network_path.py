@@ -39,7 +39,7 @@ def fill_search_names(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('accounts', '0003_move_schedulerrun_to_actors'),
+        ('accounts', '0004_cedulainfo_zona'),
         ('auth', '0012_alter_user_first_name_max_length'),
     ]
 

@@ -1,0 +1,115 @@
+"""The worker's own Prometheus metrics, next to dramatiq's (``dramatiq_*``).
+
+dramatiq's ``Prometheus`` middleware serves every worker process's metrics on
+one port (``dramatiq_prom_port``, 9191) from prometheus_client's multiprocess
+files (``dramatiq_prom_db``). prometheus_client picks multiprocess storage when
+it is first imported, and Django imports it at start-up (django-prometheus), so
+``PROMETHEUS_MULTIPROC_DIR`` must already be in the environment when the worker
+starts: ``compose/production/worker/start`` sets both. ``MetricsGuard`` says so
+in one line when it is not, instead of exporting nothing in silence.
+
+Breaker state is not exported yet: the circuit breaker (issue 9) does not exist.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+
+from dramatiq.middleware import Middleware
+from prometheus_client import Counter, Gauge, Histogram
+
+log = logging.getLogger(__name__)
+
+LOOKUPS = Counter(
+    "paginamadre_lookups_total",
+    "Lookups by the source that answered and the status it gave (one per attempt).",
+    ["source", "status"],
+)
+LOOKUP_OUTCOMES = Counter(
+    "paginamadre_lookup_outcomes_total",
+    "What each attempt did to the member's row: done, retry, exhausted, lost_lease, deferred, skipped.",
+    ["queue", "outcome"],
+)
+LOOKUP_DURATION = Histogram(
+    "paginamadre_lookup_duration_seconds",
+    "Wall time of one lookup in the browser, waiting for a page and the captcha included.",
+    ["source"],
+    buckets=(0.5, 1, 2, 3, 5, 8, 13, 20, 30, 45, 60, 90, 120),
+)
+CAPTCHA_SOLVES = Counter(
+    "paginamadre_captcha_solves_total",
+    "Captcha solve requests by result: ok, rejected (the service refused it) or error.",
+    ["result"],
+)
+CAPTCHA_SOLVE_DURATION = Histogram(
+    "paginamadre_captcha_solve_seconds",
+    "Time from asking the captcha service to receiving a token (successful solves).",
+    buckets=(0.5, 1, 2, 5, 10, 15, 20, 30, 45, 60, 90, 180),
+)
+PAGES_IN_USE = Gauge(
+    "paginamadre_browser_pages_in_use",
+    "Warm browser pages lent to a lookup right now, summed over live worker processes.",
+    multiprocess_mode="livesum",
+)
+PAGES_CAPACITY = Gauge(
+    "paginamadre_browser_pages_capacity",
+    "Browser pages a worker process may use at once (BROWSER_PAGE_POOL_SIZE), summed.",
+    multiprocess_mode="livesum",
+)
+
+
+def observe_lookup(result, *, seconds: float) -> None:
+    """Count one finished lookup (a ``scrapers.registraduria.LookupResult``)."""
+    status = "timeout" if result.timed_out else result.status.value
+    source = result.source or "none"
+    LOOKUPS.labels(source=source, status=status).inc()
+    LOOKUP_DURATION.labels(source=source).observe(seconds)
+
+
+def observe_outcome(*, queue: str, outcome: str) -> None:
+    from django.conf import settings
+
+    LOOKUP_OUTCOMES.labels(queue=queue.removeprefix(settings.LOOKUP_QUEUE_PREFIX), outcome=outcome).inc()
+
+
+class InstrumentedSolver:
+    """Wraps a ``scrapers.captcha`` solver to count solves and time them."""
+
+    def __init__(self, solver) -> None:
+        self._solver = solver
+
+    async def solve_recaptcha(self, *, sitekey: str, page_url: str) -> str:
+        from scrapers.captcha import CaptchaError
+
+        started = time.monotonic()
+        try:
+            token = await self._solver.solve_recaptcha(sitekey=sitekey, page_url=page_url)
+        except CaptchaError as exc:
+            CAPTCHA_SOLVES.labels(result="rejected" if exc.rejected else "error").inc()
+            raise
+        CAPTCHA_SOLVES.labels(result="ok").inc()
+        CAPTCHA_SOLVE_DURATION.observe(time.monotonic() - started)
+        return token
+
+    async def aclose(self) -> None:
+        await self._solver.aclose()
+
+
+def pages_in_use_changed(in_use: int) -> None:
+    PAGES_IN_USE.set(in_use)
+
+
+class MetricsGuard(Middleware):
+    """Log once per process when the metrics would be lost (no multiprocess directory)."""
+
+    def after_process_boot(self, broker) -> None:
+        from django.conf import settings
+
+        PAGES_CAPACITY.set(settings.BROWSER_PAGE_POOL_SIZE)
+        if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+            log.error(
+                "worker metrics are not exported: start the worker with PROMETHEUS_MULTIPROC_DIR "
+                "and dramatiq_prom_db set to the same empty directory (compose/production/worker/start does)"
+            )

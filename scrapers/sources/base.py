@@ -1,0 +1,197 @@
+"""What every source shares: the :class:`Source` record and the page-driving steps all of them use.
+
+A source is one public page of the Registraduría that answers "where does cédula N vote". Each
+module in ``scrapers.sources`` drives its page in a real browser and parses the reply its page's
+own JS receives; the client (``scrapers.client``) only picks the page, the order and the deadline.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, replace
+from urllib.parse import urlsplit
+
+from playwright.async_api import Error as PlaywrightError
+from playwright.async_api import Frame, Page, Response
+from playwright.async_api import TimeoutError as PlaywrightTimeoutError
+
+from ..captcha import CaptchaSolver
+from ..registraduria import LookupResult, LookupStatus
+from ..text import cap_raw, is_waf_page
+
+logger = logging.getLogger("scrapers.client")
+
+# One round trip for what the page says about itself; re-read on every attempt.
+_READ_FORM_JS = """() => {
+    const box = document.querySelector('.g-recaptcha[data-sitekey]');
+    const nonce = document.querySelector('#token');
+    return {sitekey: box ? box.getAttribute('data-sitekey') : '', nonce: nonce ? nonce.value : ''};
+}"""
+
+_SET_TOKEN_JS = """(token) => {
+    const area = document.querySelector('#g-recaptcha-response');
+    area.value = token;
+    area.innerHTML = token;
+}"""
+
+
+class Failed(Exception):
+    """A lookup step ended with a result (blocked, GET 500 twice, ...): carry it out."""
+
+    def __init__(self, result: LookupResult) -> None:
+        super().__init__(result.error)
+        self.result = result
+
+
+@dataclass
+class LookupContext:
+    """What a source's ``lookup`` gets for one attempt: a pooled page, its URL and the solver."""
+
+    page: Page
+    url: str
+    solver: CaptchaSolver
+
+
+@dataclass(frozen=True)
+class Source:
+    """One source: its name (as in ``REGISTRADURIA_SOURCES``), the Django setting holding its
+    URL, the replica URL path it has by default, the browser lookup and the pure reply parser."""
+
+    name: str
+    url_setting: str
+    replica_path: str
+    lookup: Callable[[LookupContext, str], Awaitable[LookupResult]]
+    parse: Callable[[object], LookupResult]
+
+
+def same_path(url: str, target: str) -> bool:
+    return urlsplit(url).path.rstrip("/") == urlsplit(target).path.rstrip("/")
+
+
+def path_endswith(url: str, suffix: str) -> bool:
+    return urlsplit(url).path.rstrip("/").endswith(suffix.rstrip("/"))
+
+
+async def load(page: Page, url: str, ready_selector: str, *, render_ms: float = 0) -> None:
+    """Open ``url`` in ``page``; retry a bare 5xx once; raise :class:`Failed` on WAF or a second error.
+
+    ``render_ms``: how long a page built by its own script (a React app) may take after ``load``
+    to show ``ready_selector``; server-rendered pages need none.
+    """
+    status = 0
+    for attempt in (1, 2):
+        try:
+            response = await _goto(page, url)
+        except PlaywrightError as exc:
+            # Chromium turns a 5xx with an empty body into a navigation error.
+            if "ERR_HTTP_RESPONSE_CODE_FAILURE" not in str(exc):
+                raise
+            response, status, body = None, 500, ""
+            # Let its error page land, or it would interrupt our retry.
+            with contextlib.suppress(PlaywrightError):
+                await page.wait_for_url("chrome-error://**", wait_until="load", timeout=2000)
+        else:
+            status = response.status if response is not None else 0
+            if status < 400 and await _has_selector(page, ready_selector, render_ms):
+                return
+            body = await text_of(response)
+        if is_waf_page(body):
+            raise Failed(
+                LookupResult(LookupStatus.BLOCKED, raw=cap_raw(body), error=f"WAF page on GET ({status})")
+            )
+        if status < 400:
+            raise Failed(
+                LookupResult(LookupStatus.SITE_ERROR, raw=cap_raw(body), error="page without the form")
+            )
+        if attempt == 1:
+            logger.info("GET %s answered %s; retrying once", urlsplit(url).path, status)
+    raise Failed(LookupResult(LookupStatus.SITE_ERROR, error=f"GET {status} twice"))
+
+
+async def _has_selector(page: Page, selector: str, render_ms: float) -> bool:
+    if await page.locator(selector).count() > 0:
+        return True
+    if render_ms <= 0:
+        return False
+    with contextlib.suppress(PlaywrightTimeoutError):
+        await page.wait_for_selector(selector, state="attached", timeout=render_ms)
+        return True
+    return False
+
+
+async def _goto(page: Page, url: str) -> Response | None:
+    try:
+        return await page.goto(url, wait_until="load")
+    except PlaywrightError as exc:
+        # A navigation of the page's own (its error page after a 5xx, or its JS reloading
+        # itself) may still be landing; ours wins on the second try.
+        if "interrupted by another navigation" not in str(exc):
+            raise
+        return await page.goto(url, wait_until="load")
+
+
+async def submit(
+    page: Page, button: str, is_reply: Callable[[Response], bool]
+) -> tuple[Response, str | None, bool]:
+    """Click ``button`` like a person and catch the reply the page's JS receives.
+
+    Returns (response, body or None when the browser dropped it, whether the page navigated
+    right after).
+    """
+    navigated = asyncio.Event()
+
+    def on_navigation(frame: Frame) -> None:
+        if frame == page.main_frame:
+            navigated.set()
+
+    page.on("framenavigated", on_navigation)
+    try:
+        async with page.expect_response(is_reply) as reply:
+            await page.click(button)
+        response = await reply.value
+        body = await body_of(response)
+        if body is None:
+            # The wsp page's JS reloads itself on {"reload": true} and only then; the reload
+            # may discard the reply before we read it. A reload right after the POST says it.
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(2.0):
+                    await navigated.wait()
+    finally:
+        page.remove_listener("framenavigated", on_navigation)
+    return response, body, navigated.is_set()
+
+
+async def read_form(page: Page) -> tuple[str, str]:
+    """Wait for the captcha widget, then return (sitekey, nonce) as this page load has them."""
+    await page.wait_for_selector("#g-recaptcha-response", state="attached")
+    form = await page.evaluate(_READ_FORM_JS)
+    return form["sitekey"] or "", form["nonce"] or ""
+
+
+async def set_v2_token(page: Page, token: str) -> None:
+    """Put a solved token where Google's v2 widget would: the hidden ``#g-recaptcha-response``."""
+    await page.evaluate(_SET_TOKEN_JS, token)
+
+
+def server_error(result: LookupResult, response: Response) -> LookupResult:
+    """A 5xx whose body said nothing we recognise is the site's trouble, not an odd answer."""
+    if response.status >= 500 and result.status == LookupStatus.UNKNOWN:
+        return replace(result, status=LookupStatus.SITE_ERROR, error=f"POST {response.status}")
+    return result
+
+
+async def body_of(response: Response) -> str | None:
+    """The reply's text, or None when the browser no longer has it."""
+    try:
+        return await response.text()
+    except PlaywrightError:
+        return None
+
+
+async def text_of(response: Response | None) -> str:
+    if response is None:
+        return ""
+    return await body_of(response) or ""

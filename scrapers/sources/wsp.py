@@ -1,0 +1,65 @@
+"""wsp.registraduria.gov.co/censo/consultar/: the jQuery form whose POST answers JSON with an HTML message."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+
+from playwright.async_api import Page
+from playwright.async_api import TimeoutError as PlaywrightTimeoutError
+
+from ..registraduria import LookupResult, LookupStatus, parse_response
+from .base import LookupContext, Source, load, read_form, same_path, server_error, set_v2_token, submit
+
+logger = logging.getLogger("scrapers.client")
+
+# select#tipo: -1 is "the current voting place"; the other values name one election.
+CURRENT_PLACE = "-1"
+
+
+async def lookup(ctx: LookupContext, number: str) -> LookupResult:
+    page, url = ctx.page, ctx.url
+    result = LookupResult(LookupStatus.SITE_ERROR, error="no attempt made")
+    for attempt in (1, 2):
+        await load(page, url, "#nuip")
+        # Re-read on every attempt: the nonce is per page load, and the site may rotate its key.
+        sitekey, nonce = await read_form(page)
+        if not nonce:
+            return LookupResult(LookupStatus.SITE_ERROR, error="page without a nonce (#token)")
+        token = await ctx.solver.solve_recaptcha(sitekey=sitekey, page_url=page.url)
+        await page.fill("#nuip", number)
+        await page.select_option("#tipo", CURRENT_PLACE)
+        await set_v2_token(page, token)
+        response, body, navigated = await submit(
+            page, "#enviar", lambda r: r.request.method == "POST" and same_path(r.url, url)
+        )
+        if body is None and navigated:
+            result = LookupResult(LookupStatus.SESSION_EXPIRED, error="page reloaded itself after the POST")
+        elif body is None:
+            result = LookupResult(LookupStatus.SITE_ERROR, error=f"POST {response.status}: body unavailable")
+        else:
+            result = parse_response(body)
+        result = server_error(result, response)
+        if result.status == LookupStatus.SESSION_EXPIRED and attempt == 1:
+            # The page's JS reloads itself on this reply. Let that reload land first: arriving
+            # after our own load, it would wipe the filled form and replace the nonce under us.
+            if not navigated:
+                await _own_reload(page)
+            logger.info("session expired; reloading once")
+            continue
+        return result
+    return result
+
+
+async def _own_reload(page: Page) -> None:
+    with contextlib.suppress(PlaywrightTimeoutError):
+        await page.wait_for_event("framenavigated", lambda frame: frame == page.main_frame, timeout=2000)
+
+
+SOURCE = Source(
+    name="wsp",
+    url_setting="REGISTRADURIA_WSP_URL",
+    replica_path="/censo/consultar/",
+    lookup=lookup,
+    parse=parse_response,
+)

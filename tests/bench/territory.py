@@ -72,7 +72,12 @@ def build(members: int, seed: int = 12) -> dict:
     for p in range(PUESTOS):
         municipio = p % MUNICIPIOS
         places.append(
-            (f"DEPARTAMENTO {municipio % DEPARTAMENTOS:02d}", f"MUNICIPIO {municipio:03d}", f"PUESTO {p:04d}")
+            (
+                f"DEPARTAMENTO {municipio % DEPARTAMENTOS:02d}",
+                f"MUNICIPIO {municipio:03d}",
+                f"{p % ZONAS_PER_MUNICIPIO:02d}",
+                f"PUESTO {p:04d}",
+            )
         )
     statuses = (
         [CedulaStatus.FOUND] * 70
@@ -143,11 +148,12 @@ def build(members: int, seed: int = 12) -> dict:
             )
             cursor.execute("ANALYZE")
     print(f"built {members} members in {time.monotonic() - start:.1f} s", flush=True)
-    sample = infos[len(infos) // 2]
+    sample = next(info for info in infos[len(infos) // 2 :] if info.puesto)  # a place to drill into
     return {
         "root": root.pk,
         "departamento": sample.departamento,
         "municipio": sample.municipio,
+        "zona": getattr(sample, "zona", ""),
         "puesto": sample.puesto,
     }
 

@@ -28,8 +28,9 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from accounts.counters import counter_hit, counter_refund
+from accounts.counters import counter_hit, counter_refund, counter_value
 from accounts.models import CedulaChange, CedulaInfo, CedulaStatus, User
+from accounts.selectors.network import network_contains
 from actors import sending
 from actors.errors import LookupPermanentError, LookupTransientError
 from actors.queues import QUEUE_LOOKUPS, QUEUE_REFRESH
@@ -167,10 +168,12 @@ def _cooldown() -> timedelta:
 
 
 def cedula_can_refresh(*, requester: User, target: User) -> bool:
-    """A member refreshes their own row; a leader also those of their own referrals."""
+    """A member refreshes their own row; a leader also those of their whole network."""
     if requester.pk == target.pk:
         return True
-    return requester.is_leader and target.referred_by_id == requester.pk
+    if not requester.is_leader:
+        return False
+    return target.referred_by_id == requester.pk or network_contains(viewer=requester, member_id=target.pk)
 
 
 def _budget_key(requester: User) -> str:
@@ -188,6 +191,11 @@ def _budget_reserve(*, requester: User, cost: int) -> bool:
         )
         is not None
     )
+
+
+def cedula_refresh_budget_left(*, requester: User) -> int:
+    """How many refreshes by hand ``requester`` may still start in the current window."""
+    return max(0, settings.LOOKUP_REFRESH_RATE_LIMIT - counter_value(_budget_key(requester)))
 
 
 def cedula_refresh_request(*, requester: User, target: User, queue: str = QUEUE_LOOKUPS) -> RefreshOutcome:

@@ -10,7 +10,13 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.selectors.cedulas import referral_for_leader, referrals_by_ids
-from accounts.services.cedulas import cedula_refresh_many, cedula_refresh_request
+from accounts.services.cedulas import (
+    QUEUE_REFRESH,
+    cedula_refresh_budget_left,
+    cedula_refresh_many,
+    cedula_refresh_request,
+)
+from accounts.services.network import refresh_report
 from accounts.views.common import safe_target
 
 
@@ -61,7 +67,7 @@ def refresh_referral(request: HttpRequest, user_id: int) -> HttpResponse:
 
 @require_POST
 def refresh_referrals(request: HttpRequest) -> HttpResponse:
-    """Refresh up to LOOKUP_BULK_REFRESH_LIMIT selected referrals at once."""
+    """Refresh up to LOOKUP_BULK_REFRESH_LIMIT selected members of the leader's network at once."""
     if not request.user.is_leader:
         raise PermissionDenied("Solo los líderes pueden actualizar a sus referidos.")
     raw_ids = request.POST.getlist("ids")
@@ -79,10 +85,11 @@ def refresh_referrals(request: HttpRequest) -> HttpResponse:
         if len(targets) != len(ids):
             # Same rule as one referral: someone else's id and an unknown one get one 404.
             raise Http404("Referido inexistente.")
-        outcomes = cedula_refresh_many(requester=request.user, targets=targets)
-        accepted = sum(1 for outcome in outcomes.values() if outcome.accepted)
-        skipped = len(outcomes) - accepted
-        messages.info(request, f"{accepted} en actualización, {skipped} omitidas.")
+        budget = cedula_refresh_budget_left(requester=request.user)
+        # Bulk refreshes wait on the refresh queue, never ahead of signups.
+        outcomes = cedula_refresh_many(requester=request.user, targets=targets, queue=QUEUE_REFRESH)
+        report = refresh_report(outcomes, budget=budget)
+        (messages.success if report.queued else messages.warning)(request, report.message)
     return _back(request, default="accounts:referrals")
 
 

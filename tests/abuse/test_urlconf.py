@@ -16,7 +16,7 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 from django.urls.resolvers import RoutePattern
 
-from accounts.models import CedulaInfo, CedulaStatus
+from accounts.models import CedulaInfo, CedulaStatus, User
 from tests.fixtures.factories import LeaderFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -132,14 +132,18 @@ def test_someone_elses_id_answers_like_an_unknown_id(route, role, method, strang
     UserFactory(referred_by=requester)  # requester has a network of their own
     client = Client()
     client.force_login(requester)
-    foreign = getattr(client, method)(route.url(stranger.pk))
-    unknown = getattr(client, method)(route.url(987_654_321))
+    # A form that would act if the id were the requester's (e.g. name a sub-leader).
+    data = {"accion": "nombrar"} if method == "post" else {}
+    foreign = getattr(client, method)(route.url(stranger.pk), data)
+    unknown = getattr(client, method)(route.url(987_654_321), data)
     assert foreign.status_code in (403, 404, 405), f"{route.name} as {role}: {foreign.status_code}"
     assert foreign.status_code == unknown.status_code, (
         f"{route.name} as {role}: {foreign.status_code} for a stranger, {unknown.status_code} for nobody"
     )
     info = CedulaInfo.objects.get(user=stranger)
     assert info.status == CedulaStatus.FOUND, f"{route.name} as {role} started a lookup of a stranger"
+    stranger.refresh_from_db()
+    assert stranger.role == User.Role.USER, f"{route.name} as {role} changed a stranger's role"
     assert stranger.nombre_completo.encode() not in foreign.content
 
 

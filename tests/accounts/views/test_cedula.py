@@ -8,6 +8,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import CedulaInfo, CedulaStatus
+from accounts.services.cedulas import QUEUE_REFRESH
 from tests.fixtures.factories import LeaderFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -147,7 +148,10 @@ def test_bulk_refresh_reports_refreshed_and_skipped(client):
     response = client.post(
         reverse("cedula:refresh-referrals"), {"ids": [r.pk for r in [*ready, busy]]}, follow=True
     )
-    assert "3 en actualización, 1 omitidas." in response.content.decode()
+    assert "Enviamos 3 consultas a la cola de actualización. Omitimos 1: 1 ya estaba en consulta." in (
+        response.content.decode()
+    )
+    assert set(CedulaInfo.objects.filter(user__in=ready).values_list("queue", flat=True)) == {QUEUE_REFRESH}
 
 
 def test_bulk_refresh_refuses_more_than_ten(client):

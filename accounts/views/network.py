@@ -24,6 +24,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
+from accounts.counters import counter_hit
 from accounts.exports import CSV_SEPARATOR, Echo, csv_safe, network_rows, xlsx_write
 from accounts.selectors.network import (
     LEVEL_LABELS,
@@ -68,14 +69,13 @@ def _leader_only(request: HttpRequest) -> None:
 
 def _export_allowed(request: HttpRequest) -> bool:
     """Charge one export to the leader's budget; False (and a message) when it is spent."""
-    key = f"network-export-budget:{request.user.pk}"
-    cache.add(key, 0, timeout=settings.NETWORK_EXPORT_RATE_WINDOW_SECONDS)
-    try:
-        used = cache.incr(key)
-    except ValueError:  # expired between add and incr
-        cache.set(key, 1, timeout=settings.NETWORK_EXPORT_RATE_WINDOW_SECONDS)
-        used = 1
-    if used <= settings.NETWORK_EXPORT_RATE_LIMIT:
+    # An atomic counter (accounts/counters.py): parallel downloads cannot overrun it.
+    used = counter_hit(
+        f"network-export-budget:{request.user.pk}",
+        window=settings.NETWORK_EXPORT_RATE_WINDOW_SECONDS,
+        limit=settings.NETWORK_EXPORT_RATE_LIMIT,
+    )
+    if used is not None:
         return True
     log.warning("territory export refused: leader=%s over the export budget", request.user.pk)
     messages.warning(

@@ -261,3 +261,35 @@ class ThrottledAdminAuthenticationForm(AdminAuthenticationForm):
             self.confirm_login_allowed(self.user_cache)
             throttling.login_success_record(cedula=cedula)
         return self.cleaned_data
+
+
+class DeleteAccountForm(forms.Form):
+    """Deleting the account asks for the password again (same throttling as the login)."""
+
+    password = forms.CharField(
+        label="Tu contraseña",
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
+    confirm = forms.BooleanField(
+        label="Entiendo que mi cuenta y mis datos se borran y que no se puede deshacer",
+        error_messages={"required": "Marca la casilla para confirmar que quieres eliminar tu cuenta."},
+    )
+
+    def __init__(self, request: HttpRequest, *args, **kwargs) -> None:
+        self.request = request
+        super().__init__(*args, **kwargs)
+
+    def clean_password(self) -> str:
+        password = self.cleaned_data["password"]
+        user = self.request.user
+        if throttled_authenticate(request=self.request, cedula=user.cedula, password=password) is None:
+            raise ValidationError("La contraseña no es correcta.", code="invalid_password")
+        return password
+
+
+class AcceptPolicyForm(forms.Form):
+    accept = forms.BooleanField(
+        label="Acepto la política de tratamiento de datos personales",
+        error_messages={"required": "Para seguir usando el portal debes aceptar la política."},
+    )

@@ -6,7 +6,7 @@ the census card and refreshes by hand (templates and tests name them apart).
 
 from django.urls import path
 
-from accounts.views import auth, cedula, home, profile, referrals
+from accounts.views import auth, cedula, home, my_data, profile, referrals
 
 app_name = "accounts"
 
@@ -20,6 +20,10 @@ urlpatterns = [
     path("referidos/exportar.csv", referrals.referrals_csv, name="referrals_csv"),
     path("referidos/vistos/", referrals.referrals_mark_seen, name="referrals_mark_seen"),
     path("politica-de-datos/", auth.data_policy, name="data_policy"),
+    path("politica-de-datos/aceptar/", my_data.accept_policy, name="accept_policy"),
+    path("perfil/mis-datos/", my_data.my_data, name="my_data"),
+    path("perfil/mis-datos.json", my_data.my_data_json, name="my_data_json"),
+    path("perfil/eliminar-cuenta/", my_data.delete_account, name="delete_account"),
 ]
 
 cedula_patterns = (

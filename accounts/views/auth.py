@@ -22,7 +22,15 @@ from accounts.views.common import safe_next
 @login_not_required
 @require_GET
 def data_policy(request: HttpRequest) -> HttpResponse:
-    return render(request, "accounts/data_policy.html")
+    return render(
+        request,
+        "accounts/data_policy.html",
+        {
+            "policy_version": settings.DATA_POLICY_VERSION,
+            "controller_name": settings.DATA_CONTROLLER_NAME,
+            "controller_contact": settings.DATA_CONTROLLER_CONTACT,
+        },
+    )
 
 
 @login_not_required
@@ -55,6 +63,7 @@ def register(request: HttpRequest) -> HttpResponse:
                     password=form.cleaned_data["password1"],
                     accepted_data_policy=form.cleaned_data["accepted_data_policy"],
                     referred_by=form.cleaned_data["ref"],
+                    ip=ip,
                 )
             except ValidationError as error:
                 form.add_error(None, error)

@@ -9,8 +9,10 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
-from accounts.models import User
+from accounts.copy import refresh_summary
+from accounts.models import AuditEntry, User
 from accounts.selectors.cedulas import referral_for_leader, referrals_by_ids
+from accounts.services.audit import audit_record
 from accounts.services.cedulas import cedula_refresh_many, cedula_refresh_request
 from accounts.views.common import safe_target
 
@@ -84,8 +86,14 @@ def refresh_referrals(request: HttpRequest) -> HttpResponse:
             raise PermissionDenied("Solo puedes actualizar a tus propios referidos.")
         outcomes = cedula_refresh_many(requester=request.user, targets=targets)
         accepted = sum(1 for outcome in outcomes.values() if outcome.accepted)
-        skipped = len(outcomes) - accepted
-        messages.info(request, f"{accepted} en actualización, {skipped} omitidas.")
+        audit_record(
+            actor=request.user,
+            action=AuditEntry.Action.BULK_REFRESH,
+            target=f"referrals of user:{request.user.pk}",
+            row_count=len(outcomes),
+            detail=f"accepted={accepted} skipped={len(outcomes) - accepted}",
+        )
+        messages.info(request, refresh_summary(outcomes))
     return _back(request, default="accounts:referrals")
 
 

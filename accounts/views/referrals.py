@@ -14,7 +14,9 @@ from django.views.decorators.http import require_GET, require_POST
 
 from accounts.exports import CSV_SEPARATOR, Echo, csv_safe, referral_csv_rows
 from accounts.forms import ReferralSearchForm
+from accounts.models import AuditEntry
 from accounts.selectors.users import REFERRALS_PER_PAGE, user_referral_count, user_referrals
+from accounts.services.audit import audit_record
 from accounts.services.users import user_referrals_mark_seen
 
 
@@ -81,6 +83,14 @@ def referrals_csv(request: HttpRequest) -> StreamingHttpResponse:
         query=query,
         changed_only=request.GET.get("cambios") == "1",
         changed_since=_referrals_baseline(request),
+    )
+
+    audit_record(
+        actor=request.user,
+        action=AuditEntry.Action.EXPORT_CSV,
+        target=f"referrals of user:{request.user.pk}",
+        filters=request.GET,
+        row_count=referrals.count(),
     )
 
     def stream() -> Iterator[str]:

@@ -99,6 +99,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    "accounts.middleware.DataPolicyMiddleware",
     "csp.middleware.CSPMiddleware",
     "site_config.csp.PrivacyHeadersMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -156,6 +157,17 @@ SIGNUP_THROTTLE_WINDOW_SECONDS = env.int("SIGNUP_THROTTLE_WINDOW_SECONDS", defau
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 # A CSRF failure (expired session, stale tab) gets a Spanish page instead of Django's.
 CSRF_FAILURE_VIEW = "site_config.views.csrf_failure"
+
+# ------------------------------------------------------------------------------
+# Data policy (Ley 1581 de 2012)
+# ------------------------------------------------------------------------------
+# Bump the version when the policy text changes: every member is asked to accept the
+# new one at their next request (accounts.middleware.DataPolicyMiddleware).
+DATA_POLICY_VERSION = env("DATA_POLICY_VERSION", default="2026-12-01")
+# The controller ("responsable del tratamiento") the policy page names, and where
+# members exercise their rights.
+DATA_CONTROLLER_NAME = env("DATA_CONTROLLER_NAME", default="La organización que administra PaginaMadre")
+DATA_CONTROLLER_CONTACT = env("DATA_CONTROLLER_CONTACT", default="datos@paginamadre.example")
 
 # ------------------------------------------------------------------------------
 # Response headers: Content-Security-Policy (django-csp), Permissions-Policy and

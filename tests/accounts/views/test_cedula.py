@@ -7,7 +7,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.models import CedulaInfo, CedulaStatus
+from accounts.models import AuditEntry, CedulaInfo, CedulaStatus
 from tests.fixtures.factories import LeaderFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -145,7 +145,12 @@ def test_bulk_refresh_reports_refreshed_and_skipped(client):
     response = client.post(
         reverse("cedula:refresh-referrals"), {"ids": [r.pk for r in [*ready, busy]]}, follow=True
     )
-    assert "3 en actualización, 1 omitidas." in response.content.decode()
+    assert (
+        "Se actualizarán 3 referidos; 1 se omitió porque ya tenía una consulta en curso."
+        in response.content.decode()
+    )
+    entry = AuditEntry.objects.get(action=AuditEntry.Action.BULK_REFRESH)
+    assert (entry.actor, entry.row_count, entry.target) == (leader, 4, f"referrals of user:{leader.pk}")
 
 
 def test_bulk_refresh_refuses_more_than_ten(client):

@@ -28,7 +28,7 @@ def _member_with_history():
 
 
 def test_download_holds_profile_census_history_consents_referrer_and_a_count_of_referrals(client):
-    leader, member, referrals = _member_with_history()
+    _leader, member, referrals = _member_with_history()
     client.force_login(member)
     response = client.get(reverse("accounts:my_data_json"))
     assert response.status_code == 200

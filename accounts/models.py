@@ -101,6 +101,10 @@ class CedulaStatus(models.TextChoices):
     ERROR = "error", "Error en la consulta"
     TIMEOUT = "timeout", "Tiempo de espera agotado"
     BLOCKED = "blocked", "Consulta bloqueada"
+    # The Registraduría answered, but with something no rule classifies (a bare
+    # "Vigente" novedad): not retried every night (it would say the same), refreshed
+    # like any answer once old; operators find these rows by this status in the admin.
+    UNREADABLE = "unreadable", "Respuesta no reconocida"
 
     @classmethod
     def in_flight(cls) -> frozenset[str]:
@@ -126,7 +130,7 @@ class CedulaStatus(models.TextChoices):
 
     @classmethod
     def final(cls) -> frozenset[str]:
-        return cls.results() | cls.failures()
+        return cls.results() | cls.failures() | {cls.UNREADABLE}
 
 
 class CedulaInfo(models.Model):

@@ -23,11 +23,13 @@ def _back(request: HttpRequest, default: str) -> HttpResponse:
     )
 
 
-def _card(request: HttpRequest, *, notice: str = "", notice_level: str = "info") -> HttpResponse:
+def _card(
+    request: HttpRequest, *, notice: str = "", notice_level: str = "info", available_at=None
+) -> HttpResponse:
     return render(
         request,
         "accounts/partials/cedula_card.html",
-        {"cedula_notice": notice, "cedula_notice_level": notice_level},
+        {"cedula_notice": notice, "cedula_notice_level": notice_level, "cedula_available_at": available_at},
     )
 
 
@@ -42,7 +44,7 @@ def refresh_own(request: HttpRequest) -> HttpResponse:
     outcome = cedula_refresh_request(requester=request.user, target=request.user)
     level = "success" if outcome.accepted else "warning"
     if request.htmx:
-        return _card(request, notice=outcome.message, notice_level=level)
+        return _card(request, notice=outcome.message, notice_level=level, available_at=outcome.available_at)
     messages.add_message(request, messages.SUCCESS if outcome.accepted else messages.WARNING, outcome.message)
     return _back(request, default="accounts:home")
 

@@ -144,8 +144,8 @@ def test_csv_export_writes_an_audit_row_with_filter_and_count(client):
     for _ in range(3):
         UserFactory(referred_by=leader)
     client.force_login(leader)
-    response = client.get(reverse("accounts:referrals_csv"), {"q": "52.000", "cambios": ""})
+    response = client.get(reverse("accounts:referrals_csv"), {"q": "miembro", "cambios": ""})
     b"".join(response.streaming_content)
     entry = AuditEntry.objects.get(action=AuditEntry.Action.EXPORT_CSV)
     assert (entry.actor, entry.row_count, entry.target) == (leader, 3, f"referrals of user:{leader.pk}")
-    assert entry.filters == {"q": "52.000"}
+    assert entry.filters == {"q": "miembro"}

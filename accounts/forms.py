@@ -3,6 +3,7 @@ from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth import authenticate, password_validation
 from django.contrib.auth.forms import PasswordChangeForm
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator
 from django.http import HttpRequest
 
 from accounts import throttling
@@ -339,3 +340,17 @@ class AcceptPolicyForm(TuMessagesMixin, forms.Form):
         label="Acepto la política de tratamiento de datos personales",
         error_messages={"required": "Para seguir usando el portal debes aceptar la política."},
     )
+
+
+class EventLinkForm(TuMessagesMixin, forms.Form):
+    name = forms.CharField(
+        label="Nombre del evento", max_length=80, help_text="Por ejemplo: Mitin en la plaza."
+    )
+    hours = forms.IntegerField(label="Horas que estará abierto", min_value=1, initial=4)
+
+    def __init__(self, *args, max_hours: int, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["hours"].max_value = max_hours
+        self.fields["hours"].widget.attrs["max"] = max_hours
+        self.fields["hours"].validators.append(MaxValueValidator(max_hours))
+        self.fields["hours"].help_text = f"De 1 a {max_hours} horas."

@@ -234,6 +234,40 @@ class ConsentRecord(models.Model):
         return f"{self.user_id} v{self.version} @ {self.accepted_at:%Y-%m-%d}"
 
 
+def generate_event_token() -> str:
+    return secrets.token_urlsafe(12)
+
+
+class EventLink(models.Model):
+    """A short-lived sign-up link a leader opens for a rally.
+
+    Sign-ups through it share a higher per-IP limit (one Wi-Fi, a crowd) for a few
+    hours and count against the link's own cap, so a leaked link cannot flood.
+    """
+
+    leader = models.ForeignKey(
+        User, verbose_name="líder", on_delete=models.CASCADE, related_name="event_links"
+    )
+    name = models.CharField("evento", max_length=80)
+    token = models.CharField("token", max_length=32, unique=True, default=generate_event_token)
+    created_at = models.DateTimeField("abierto el", default=timezone.now)
+    expires_at = models.DateTimeField("vence el")
+    max_signups = models.PositiveIntegerField("máximo de registros")
+    signups = models.PositiveIntegerField("registros", default=0)
+
+    class Meta:
+        verbose_name = "enlace de evento"
+        verbose_name_plural = "enlaces de evento"
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.leader_id})"
+
+    @property
+    def is_open(self) -> bool:
+        return self.expires_at > timezone.now() and self.signups < self.max_signups
+
+
 class AuditEntryQuerySet(models.QuerySet):
     # Append-only: bulk edits and deletes through the ORM are refused as well.
     def update(self, **kwargs):

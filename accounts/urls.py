@@ -6,7 +6,7 @@ the census card and refreshes by hand (templates and tests name them apart).
 
 from django.urls import path
 
-from accounts.views import auth, cedula, home, my_data, profile, referrals
+from accounts.views import auth, cedula, events, home, my_data, profile, referrals
 
 app_name = "accounts"
 
@@ -18,6 +18,7 @@ urlpatterns = [
     path("perfil/", profile.profile, name="profile"),
     path("referidos/", referrals.referrals, name="referrals"),
     path("referidos/exportar.csv", referrals.referrals_csv, name="referrals_csv"),
+    path("referidos/evento/", events.event_links, name="event_links"),
     path("referidos/vistos/", referrals.referrals_mark_seen, name="referrals_mark_seen"),
     path("politica-de-datos/", auth.data_policy, name="data_policy"),
     path("politica-de-datos/aceptar/", my_data.accept_policy, name="accept_policy"),

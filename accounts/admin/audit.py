@@ -2,7 +2,7 @@
 
 from django.contrib import admin
 
-from accounts.models import AuditEntry, ConsentRecord
+from accounts.models import AuditEntry, ConsentRecord, EventLink
 from accounts.services.audit import audit_record
 
 
@@ -39,6 +39,14 @@ class ConsentRecordAdmin(_ReadOnlyAdmin):
     list_filter = ("version",)
     list_select_related = ("user",)
     raw_id_fields = ("user",)
+
+
+@admin.register(EventLink)
+class EventLinkAdmin(_ReadOnlyAdmin):
+    list_display = ("name", "leader", "created_at", "expires_at", "signups", "max_signups")
+    list_select_related = ("leader",)
+    raw_id_fields = ("leader",)
+    exclude = ("token",)  # a live link is a credential for the higher limit
 
 
 class AuditedChangeViewMixin:

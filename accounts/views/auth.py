@@ -14,6 +14,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from accounts.forms import LoginForm, RegistrationForm
 from accounts.selectors.users import user_by_referral_code
+from accounts.services.events import event_link_for, event_signup_is_blocked, event_signup_record
 from accounts.services.users import user_register
 from accounts.throttling import client_ip, signup_is_blocked, signup_record
 from accounts.views.common import safe_next
@@ -45,15 +46,26 @@ def register(request: HttpRequest) -> HttpResponse:
         # A form posted to /registro/?ref=X without the hidden field still counts.
         if not data.get("ref"):
             data["ref"] = request.GET.get("ref", "")
+        # A rally's "evento" link swaps the general per-IP limit for its own, higher one,
+        # and credits the leader who opened it.
+        event = event_link_for(token=request.POST.get("evento") or request.GET.get("evento"))
+        if event and not data.get("ref"):
+            data["ref"] = event.leader.referral_code
         form = RegistrationForm(data)
         ip = client_ip(request)
-        if signup_is_blocked(ip=ip):
+        blocked = event_signup_is_blocked(link=event, ip=ip) if event else signup_is_blocked(ip=ip)
+        if blocked:
             form.is_valid()  # keep what was typed, with its own errors
             form.add_error(
                 None, "Se han hecho demasiados registros desde esta conexión. Intenta de nuevo en una hora."
             )
             referrer = user_by_referral_code(code=form["ref"].value())
-            return render(request, "accounts/register.html", {"form": form, "referrer": referrer}, status=429)
+            return render(
+                request,
+                "accounts/register.html",
+                {"form": form, "referrer": referrer, "event": event},
+                status=429,
+            )
         if form.is_valid():
             try:
                 user = user_register(
@@ -68,14 +80,18 @@ def register(request: HttpRequest) -> HttpResponse:
             except ValidationError as error:
                 form.add_error(None, error)
             else:
-                signup_record(ip=ip)
+                if event:
+                    event_signup_record(link=event, ip=ip)
+                else:
+                    signup_record(ip=ip)
                 auth_login(request, user, backend="django.contrib.auth.backends.ModelBackend")
                 messages.success(request, "¡Bienvenido! Tu cuenta quedó creada.")
                 return redirect("accounts:home")
     else:
         form = RegistrationForm(initial={"ref": request.GET.get("ref", "")})
+        event = event_link_for(token=request.GET.get("evento"))
     referrer = user_by_referral_code(code=form["ref"].value())
-    return render(request, "accounts/register.html", {"form": form, "referrer": referrer})
+    return render(request, "accounts/register.html", {"form": form, "referrer": referrer, "event": event})
 
 
 @login_not_required

@@ -150,6 +150,12 @@ LOGIN_THROTTLE_IP_MAX_FAILURES = env.int("LOGIN_THROTTLE_IP_MAX_FAILURES", defau
 # Each signup costs a scrape (and a paid captcha): sign-ups per client IP per window.
 SIGNUP_THROTTLE_IP_MAX = env.int("SIGNUP_THROTTLE_IP_MAX", default=30)
 SIGNUP_THROTTLE_WINDOW_SECONDS = env.int("SIGNUP_THROTTLE_WINDOW_SECONDS", default=3600)
+# A leader's "evento" link for a rally: sign-ups through it get this per-IP limit per
+# window instead (a crowd on one Wi-Fi), the link lives at most EVENT_LINK_MAX_HOURS and
+# takes at most EVENT_LINK_MAX_SIGNUPS sign-ups in all (accounts/services/events.py).
+SIGNUP_EVENT_IP_MAX = env.int("SIGNUP_EVENT_IP_MAX", default=300)
+EVENT_LINK_MAX_HOURS = env.int("EVENT_LINK_MAX_HOURS", default=12)
+EVENT_LINK_MAX_SIGNUPS = env.int("EVENT_LINK_MAX_SIGNUPS", default=1000)
 # How many reverse proxies / load balancers YOU run in front of Django, each appending
 # the address it saw to X-Forwarded-For. 0 (default): the client is REMOTE_ADDR and the
 # header is ignored. N: the client is the N-th address from the right of the header

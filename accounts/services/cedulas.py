@@ -274,9 +274,13 @@ def cedula_claim(*, user_id: int) -> Claim:
     Raises LookupPermanentError when the user does not exist.
     """
     try:
-        cedula = User.objects.values_list("cedula", flat=True).get(pk=user_id)
+        cedula, deleted_at = User.objects.values_list("cedula", "deleted_at").get(pk=user_id)
     except User.DoesNotExist:
         raise LookupPermanentError(f"user {user_id} does not exist") from None
+    if deleted_at is not None:
+        # A message still in flight when the member deleted their account: the census row
+        # is gone and must not come back.
+        return Claim(ClaimResult.NOT_IN_FLIGHT)
     now = timezone.now()
     token = uuid.uuid4().hex
     # A row that somehow lost its CedulaInfo (created before the signal, or by hand)

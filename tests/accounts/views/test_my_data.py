@@ -149,3 +149,31 @@ def test_csv_export_writes_an_audit_row_with_filter_and_count(client):
     entry = AuditEntry.objects.get(action=AuditEntry.Action.EXPORT_CSV)
     assert (entry.actor, entry.row_count, entry.target) == (leader, 3, f"referrals of user:{leader.pk}")
     assert entry.filters == {"q": "miembro"}
+
+
+def test_a_deleted_referral_leaves_the_leaders_list_and_no_lookup_brings_its_row_back(client):
+    from accounts.services import cedulas
+
+    leader = LeaderFactory()
+    member = UserFactory(referred_by=leader)
+    kept = UserFactory(referred_by=leader)
+    client.force_login(member)
+    client.post(reverse("accounts:delete_account"), {"password": DEFAULT_PASSWORD, "confirm": "on"})
+    client.force_login(leader)
+    body = client.get(reverse("accounts:referrals")).content.decode()
+    assert "Miembro eliminado" not in body and kept.nombre_completo in body
+    claim = cedulas.cedula_claim(user_id=member.pk)
+    assert claim.result == cedulas.ClaimResult.NOT_IN_FLIGHT
+    assert not CedulaInfo.objects.filter(user_id=member.pk).exists()
+
+
+def test_operators_find_unreadable_answers_in_the_admin(admin_client):
+    member = UserFactory()
+    CedulaInfo.objects.filter(user=member).update(status=CedulaStatus.UNREADABLE, fetched_at=timezone.now())
+    UserFactory()
+    response = admin_client.get(
+        reverse("admin:accounts_cedulainfo_changelist"), {"status__exact": "unreadable"}
+    )
+    assert response.status_code == 200
+    assert response.context["cl"].result_count == 1
+    assert "Respuesta no reconocida" in response.content.decode()

@@ -50,7 +50,22 @@ class EventLinkAdmin(_ReadOnlyAdmin):
 
 
 class AuditedChangeViewMixin:
-    """Writes an AuditEntry each time staff open a member's row in the admin."""
+    """Writes an AuditEntry each time staff open a member's row, or a list of members'
+    rows (with its filter and row count), in the admin."""
+
+    def changelist_view(self, request, extra_context=None):
+        response = super().changelist_view(request, extra_context)
+        changelist = getattr(response, "context_data", {}) or {}
+        changelist = changelist.get("cl")
+        if request.method == "GET" and changelist is not None:
+            audit_record(
+                actor=request.user,
+                action=AuditEntry.Action.ADMIN_VIEW,
+                target=f"{self.model._meta.model_name} list",
+                filters=request.GET,
+                row_count=changelist.result_count,
+            )
+        return response
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         response = super().change_view(request, object_id, form_url, extra_context)

@@ -47,3 +47,12 @@ def test_staff_who_are_not_superusers_do_not_see_the_audit_log(client):
     staff.user_permissions.set(Permission.objects.filter(codename__endswith="auditentry"))
     client.force_login(staff)
     assert client.get(reverse("admin:accounts_auditentry_changelist")).status_code == 403
+
+
+def test_listing_members_in_the_admin_logs_the_filter_and_row_count(admin_client, admin_user):
+    for _ in range(3):
+        UserFactory(nombre_completo="Persona Buscada")
+    response = admin_client.get(reverse("admin:accounts_user_changelist"), {"q": "Buscada"})
+    assert response.status_code == 200
+    entry = AuditEntry.objects.get(target="user list")
+    assert (entry.actor_id, entry.row_count, entry.filters) == (admin_user.pk, 3, {"q": "Buscada"})

@@ -40,8 +40,8 @@ LOOKUP_DURATION = Histogram(
 )
 CAPTCHA_SOLVES = Counter(
     "paginamadre_captcha_solves_total",
-    "Captcha solve requests by result: ok, rejected (the service refused it) or error.",
-    ["result"],
+    "Captcha solve requests by reCAPTCHA version and result: ok, rejected (the service refused it) or error.",
+    ["version", "result"],
 )
 CAPTCHA_SOLVE_DURATION = Histogram(
     "paginamadre_captcha_solve_seconds",
@@ -80,16 +80,19 @@ class InstrumentedSolver:
     def __init__(self, solver) -> None:
         self._solver = solver
 
-    async def solve_recaptcha(self, *, sitekey: str, page_url: str) -> str:
+    async def solve_recaptcha(self, *, sitekey: str, page_url: str, version: str = "v2", **options) -> str:
+        """The wrapped solver's ``solve_recaptcha``; every option (v3 action, score) passes through."""
         from scrapers.captcha import CaptchaError
 
         started = time.monotonic()
         try:
-            token = await self._solver.solve_recaptcha(sitekey=sitekey, page_url=page_url)
+            token = await self._solver.solve_recaptcha(
+                sitekey=sitekey, page_url=page_url, version=version, **options
+            )
         except CaptchaError as exc:
-            CAPTCHA_SOLVES.labels(result="rejected" if exc.rejected else "error").inc()
+            CAPTCHA_SOLVES.labels(version=version, result="rejected" if exc.rejected else "error").inc()
             raise
-        CAPTCHA_SOLVES.labels(result="ok").inc()
+        CAPTCHA_SOLVES.labels(version=version, result="ok").inc()
         CAPTCHA_SOLVE_DURATION.observe(time.monotonic() - started)
         return token
 

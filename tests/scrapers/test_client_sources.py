@@ -388,11 +388,12 @@ def test_a_v3_solve_that_fails_is_captcha_rejected_and_the_page_is_reusable(
 
 
 def test_a_hung_primary_leaves_half_the_deadline_to_the_fallbacks(make_client, loop_thread, fast_replica):
-    three = make_client(deadline_seconds=8.0, pool_size=2)
+    three = make_client(deadline_seconds=16.0, pool_size=2)
+    loop_thread.run(three.start())  # the browser launch is not part of the lookup's budget
     fast_replica.set(hang_post=True, consultacenso_down=True)
 
-    result = loop_thread.run(three.lookup("1000000004"), timeout=30)
+    result = loop_thread.run(three.lookup("1000000004"), timeout=40)
 
-    # wsp hangs for its half (4 s), consultacenso fails at once, eleccionescolombia answers in time.
+    # wsp hangs for its half (8 s), consultacenso fails at once, eleccionescolombia answers in time.
     assert (result.status, result.source, result.zona) == (LookupStatus.FOUND, "eleccionescolombia", "03")
     assert fast_replica.stats()["outcomes"]["wsp:hang"] == 1

@@ -69,3 +69,61 @@ def referral_csv_rows(referrals, *, census: bool) -> Iterator[list[str]]:
             _local(referral.date_joined),
             *(census_cells if census else []),
         ]
+
+
+# ------------------------------------------------------------------------------
+# Network exports (Territorio): one row per member of a group, CSV or XLSX
+# ------------------------------------------------------------------------------
+def _place_columns() -> tuple[str, ...]:
+    # The territory's levels (with "zona" once CedulaInfo has it), then the address.
+    from accounts.selectors.network import TERRITORY_LEVELS
+
+    return (*TERRITORY_LEVELS, "direccion")
+
+
+def network_header() -> list[str]:
+    labels = {"direccion": "Dirección"}
+    return [
+        "Nombre completo",
+        "Cédula",
+        "Teléfono",
+        "Nivel",
+        "Estado",
+        *(labels.get(name, name.capitalize()) for name in _place_columns()),
+    ]
+
+
+def network_rows(members) -> Iterator[list[str]]:
+    """Rows of a network export; ``members`` comes from ``accounts.selectors.network``."""
+    from accounts.selectors.network import Outcome
+
+    columns = _place_columns()
+    yield network_header()
+    for member in members.iterator(chunk_size=2000):
+        info = getattr(member, "cedula_info", None)
+        place = [getattr(info, name, "") for name in columns] if info else [""] * len(columns)
+        yield [
+            member.nombre_completo,
+            member.cedula,
+            member.telefono,
+            str(member.depth),
+            Outcome.LABELS.get(member.outcome, ""),
+            *place,
+        ]
+
+
+def xlsx_write(rows, target) -> None:
+    """Write ``rows`` to ``target`` (a path or binary file) as one XLSX sheet.
+
+    openpyxl's write-only mode keeps memory flat however many rows there are (rows
+    go to a temporary file as they come). Cells are written as text, so nothing is
+    ever evaluated as a formula; the CSV guard is applied too, so a cell reads the
+    same in both exports.
+    """
+    from openpyxl import Workbook
+
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet("Personas")
+    for row in rows:
+        sheet.append([csv_safe(cell) for cell in row])
+    workbook.save(target)

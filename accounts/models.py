@@ -1,6 +1,7 @@
 import secrets
 
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 
@@ -36,6 +37,9 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     cedula = models.CharField("cédula", max_length=10, unique=True)
     nombre_completo = models.CharField("nombre completo", max_length=150)
+    # The name folded (lower case, no accents), kept by accounts.signals: name search
+    # reads it instead of folding every row in SQL (100,000-member networks).
+    nombre_busqueda = models.CharField("nombre para búsqueda", max_length=150, blank=True, editable=False)
     telefono = models.CharField("teléfono", max_length=20, blank=True)
     accepted_data_policy = models.BooleanField("aceptó la política de datos", default=False)
     data_policy_accepted_at = models.DateTimeField("política aceptada el", null=True, blank=True)
@@ -57,6 +61,11 @@ class User(AbstractBaseUser, PermissionsMixin):
         related_name="referrals",
     )
     referral_goal = models.PositiveIntegerField("meta de referidos", default=10)
+    # Materialised path of the referral tree, kept by accounts.signals on every save:
+    # the ids above this member, root first, each followed by "/" ("" for a root).
+    # A network is then one indexed prefix scan (accounts.selectors.network).
+    network_path = models.CharField("ruta en la red", max_length=600, blank=True, default="", editable=False)
+    network_level = models.PositiveSmallIntegerField("nivel en la red", default=0, editable=False)
     role = models.CharField("rol", max_length=10, choices=Role.choices, default=Role.USER)
     # When the leader last opened Referidos: changes after it are marked as new.
     referrals_seen_at = models.DateTimeField("referidos vistos el", null=True, blank=True)
@@ -72,7 +81,16 @@ class User(AbstractBaseUser, PermissionsMixin):
     class Meta:
         verbose_name = "usuario"
         verbose_name_plural = "usuarios"
-        indexes = [models.Index(fields=["referred_by", "-date_joined"])]
+        indexes = [
+            models.Index(fields=["referred_by", "-date_joined"]),
+            # varchar_pattern_ops: lets PostgreSQL answer LIKE 'prefix%' from the index
+            # whatever the database collation (ignored on SQLite).
+            models.Index(
+                fields=["network_path", "network_level"],
+                name="user_network_path_idx",
+                opclasses=["varchar_pattern_ops", "int2_ops"],
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.nombre_completo} ({self.cedula})"
@@ -80,6 +98,16 @@ class User(AbstractBaseUser, PermissionsMixin):
     @property
     def is_leader(self) -> bool:
         return self.role == self.Role.LEADER
+
+    def clean(self) -> None:
+        super().clean()
+        if self.referred_by_id and self.pk:
+            from accounts.services.network import ReferralCycleError, user_check_referrer
+
+            try:
+                user_check_referrer(member_id=self.pk, referrer_id=self.referred_by_id)
+            except ReferralCycleError as exc:
+                raise ValidationError({"referred_by": str(exc)}) from exc
 
     def get_full_name(self) -> str:
         return self.nombre_completo

@@ -10,7 +10,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('accounts', '0004_cedulainfo_zona'),
+        ('accounts', '0005_user_network_path'),
     ]
 
     operations = [

@@ -6,6 +6,7 @@ from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 
 from accounts.models import CedulaChange, CedulaInfo, User
+from accounts.selectors.network import network_contains, network_members
 
 
 def cedula_info_for(*, user: User) -> CedulaInfo | None:
@@ -17,7 +18,7 @@ def cedula_latest_change(*, user: User) -> CedulaChange | None:
 
 
 def referral_for_leader(*, leader: User, user_id: int) -> User:
-    """The referral ``user_id`` of ``leader``.
+    """The member ``user_id`` of ``leader``'s network (direct or indirect referral).
 
     404 for an unknown id; PermissionDenied for someone else's member (the view
     turns it into 403), so a leader learns nothing about other members.
@@ -25,10 +26,13 @@ def referral_for_leader(*, leader: User, user_id: int) -> User:
     from django.core.exceptions import PermissionDenied
 
     target = get_object_or_404(User.objects.select_related("cedula_info"), pk=user_id)
-    if not leader.is_leader or target.referred_by_id != leader.pk:
+    if not leader.is_leader or not (
+        target.referred_by_id == leader.pk or network_contains(viewer=leader, member_id=target.pk)
+    ):
         raise PermissionDenied("No puedes ver ni actualizar a este miembro.")
     return target
 
 
 def referrals_by_ids(*, leader: User, user_ids: list[int]) -> QuerySet[User]:
-    return User.objects.filter(referred_by=leader, pk__in=user_ids)
+    """The members of ``leader``'s network among ``user_ids``."""
+    return network_members(viewer=leader).filter(pk__in=user_ids)

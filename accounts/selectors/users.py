@@ -3,19 +3,13 @@
 import re
 from datetime import datetime
 
-from django.db.models import F, Func, QuerySet, Value
-from django.db.models.functions import Lower, Replace
+from django.db.models import QuerySet
 
 from accounts.models import REFERRAL_CODE_ALPHABET, User
 from accounts.validators import fold_accents, strip_cedula
 
 REFERRALS_PER_PAGE = 50
 _REFERRAL_CODE = re.compile(rf"[{REFERRAL_CODE_ALPHABET}]{{4,12}}")
-# The accented letters of Spanish, folded in SQL so name search ignores accents on
-# SQLite and PostgreSQL alike (no unaccent extension needed). Upper case is listed too
-# because SQLite's LOWER() only folds ASCII. Kept short: SQLite's parser overflows on
-# a few dozen nested REPLACE() calls.
-_ACCENTED = "ÁÉÍÓÚÜÑáéíóúüñ"
 
 
 def user_cedula_taken(*, cedula: str) -> bool:
@@ -28,12 +22,6 @@ def user_by_referral_code(*, code: str | None) -> User | None:
     if not _REFERRAL_CODE.fullmatch(code):
         return None
     return User.objects.filter(referral_code=code, is_active=True).first()
-
-
-def _folded(expression) -> Func:
-    for accented in _ACCENTED:
-        expression = Replace(expression, Value(accented), Value(fold_accents(accented)))
-    return Lower(expression)
 
 
 def _referrals_base(*, user: User) -> QuerySet[User]:
@@ -58,16 +46,22 @@ def user_referrals(
         qs = qs.filter(cedula_info__changed_at__isnull=False)
         if changed_since:
             qs = qs.filter(cedula_info__changed_at__gt=changed_since)
+    qs = referral_search(qs, query)
+    return qs.order_by("-date_joined", "-pk")
+
+
+def referral_search(qs: QuerySet[User], query: str | None) -> QuerySet[User]:
+    """Narrow ``qs`` by a cédula (digits and separators) or by name words, ignoring case and accents."""
     query = (query or "").strip()
     if query:
         digits = strip_cedula(query)
         if digits.isascii() and digits.isdigit():
             qs = qs.filter(cedula__contains=digits)
         else:
-            qs = qs.annotate(_nombre_folded=_folded(F("nombre_completo")))
+            # nombre_busqueda is the name already folded by fold_accents (accounts.signals).
             for word in fold_accents(query).split()[:10]:
-                qs = qs.filter(_nombre_folded__contains=word)
-    return qs.order_by("-date_joined", "-pk")
+                qs = qs.filter(nombre_busqueda__contains=word)
+    return qs
 
 
 def user_referral_count(*, user: User) -> int:

@@ -30,6 +30,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from accounts.models import CedulaChange, CedulaInfo, CedulaStatus, User
+from accounts.selectors.network import network_contains
 from actors import sending
 from actors.errors import LookupPermanentError, LookupTransientError
 from actors.queues import QUEUE_LOOKUPS, QUEUE_REFRESH
@@ -151,10 +152,12 @@ def _cooldown() -> timedelta:
 
 
 def cedula_can_refresh(*, requester: User, target: User) -> bool:
-    """A member refreshes their own row; a leader also those of their own referrals."""
+    """A member refreshes their own row; a leader also those of their whole network."""
     if requester.pk == target.pk:
         return True
-    return requester.is_leader and target.referred_by_id == requester.pk
+    if not requester.is_leader:
+        return False
+    return target.referred_by_id == requester.pk or network_contains(viewer=requester, member_id=target.pk)
 
 
 def _budget_key(requester: User) -> str:
@@ -164,6 +167,11 @@ def _budget_key(requester: User) -> str:
 def _budget_left(*, requester: User) -> int:
     """Scrapes this requester may still start by hand in the current window."""
     return settings.LOOKUP_REFRESH_RATE_LIMIT - int(cache.get(_budget_key(requester), 0))
+
+
+def cedula_refresh_budget_left(*, requester: User) -> int:
+    """How many refreshes by hand ``requester`` may still start in the current window."""
+    return max(0, _budget_left(requester=requester))
 
 
 def _budget_charge(*, requester: User, cost: int) -> None:

@@ -10,7 +10,7 @@ from django.conf import settings
 from django.utils import timezone
 from django.utils.timesince import timesince
 
-from accounts.models import CedulaStatus
+from accounts.models import CedulaInfo, CedulaStatus
 from accounts.selectors.cedulas import cedula_info_for, cedula_latest_change
 
 register = template.Library()
@@ -76,7 +76,10 @@ def scheduled_refresh(info) -> bool:
     """
     from accounts.services.cedulas import QUEUE_REFRESH
 
-    return bool(info is not None and info.is_in_flight and info.queue == QUEUE_REFRESH and info.result_status)
+    # A member without a census row reaches templates as "" (missing reverse one-to-one).
+    if not isinstance(info, CedulaInfo):
+        return False
+    return bool(info.is_in_flight and info.queue == QUEUE_REFRESH and info.result_status)
 
 
 @register.filter

@@ -9,11 +9,16 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
-from accounts.copy import refresh_summary
 from accounts.models import AuditEntry, User
 from accounts.selectors.cedulas import referral_for_leader, referrals_by_ids
 from accounts.services.audit import audit_record
-from accounts.services.cedulas import cedula_refresh_many, cedula_refresh_request
+from accounts.services.cedulas import (
+    QUEUE_REFRESH,
+    cedula_refresh_budget_left,
+    cedula_refresh_many,
+    cedula_refresh_request,
+)
+from accounts.services.network import refresh_report
 from accounts.views.common import safe_target
 
 
@@ -66,7 +71,7 @@ def refresh_referral(request: HttpRequest, user_id: int) -> HttpResponse:
 
 @require_POST
 def refresh_referrals(request: HttpRequest) -> HttpResponse:
-    """Refresh up to LOOKUP_BULK_REFRESH_LIMIT selected referrals at once."""
+    """Refresh up to LOOKUP_BULK_REFRESH_LIMIT selected members of the leader's network at once."""
     if not request.user.is_leader:
         raise PermissionDenied("Solo los líderes pueden actualizar a sus referidos.")
     raw_ids = request.POST.getlist("ids")
@@ -86,7 +91,10 @@ def refresh_referrals(request: HttpRequest) -> HttpResponse:
             if User.objects.filter(pk__in=ids).count() != len(ids):
                 raise Http404("Referido inexistente.")
             raise PermissionDenied("Solo puedes actualizar a tus propios referidos.")
-        outcomes = cedula_refresh_many(requester=request.user, targets=targets)
+        budget = cedula_refresh_budget_left(requester=request.user)
+        # Bulk refreshes wait on the refresh queue, never ahead of signups.
+        outcomes = cedula_refresh_many(requester=request.user, targets=targets, queue=QUEUE_REFRESH)
+        report = refresh_report(outcomes, budget=budget)
         accepted = sum(1 for outcome in outcomes.values() if outcome.accepted)
         audit_record(
             actor=request.user,
@@ -95,7 +103,7 @@ def refresh_referrals(request: HttpRequest) -> HttpResponse:
             row_count=len(outcomes),
             detail=f"accepted={accepted} skipped={len(outcomes) - accepted}",
         )
-        messages.info(request, refresh_summary(outcomes))
+        (messages.success if report.queued else messages.warning)(request, report.message)
     return _back(request, default="accounts:referrals")
 
 

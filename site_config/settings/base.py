@@ -283,6 +283,9 @@ LOOKUP_QUEUE_PREFIX = env("LOOKUP_QUEUE_PREFIX", default="")
 # Scrapes started by hand cost money (captcha) and load the site: a budget per requester.
 LOOKUP_REFRESH_RATE_LIMIT = env.int("LOOKUP_REFRESH_RATE_LIMIT", default=60)
 LOOKUP_REFRESH_RATE_WINDOW_SECONDS = env.int("LOOKUP_REFRESH_RATE_WINDOW_SECONDS", default=3600)
+# Territorio exports hand out many members' data and cost seconds of CPU each (docs/network.md).
+NETWORK_EXPORT_RATE_LIMIT = env.int("NETWORK_EXPORT_RATE_LIMIT", default=30)
+NETWORK_EXPORT_RATE_WINDOW_SECONDS = env.int("NETWORK_EXPORT_RATE_WINDOW_SECONDS", default=3600)
 
 # /healthz fails when the oldest signup lookup has waited longer than this.
 HEALTH_MAX_LOOKUP_AGE_SECONDS = env.int("HEALTH_MAX_LOOKUP_AGE_SECONDS", default=120)

@@ -174,6 +174,7 @@ def test_eleccionescolombia_page_get_500_once_is_retried(lookup, fast_replica):
 
 def test_a_hanging_eleccionescolombia_api_ends_at_the_deadline(make_client, loop_thread, fast_replica):
     impatient = make_client(deadline_seconds=4.0, pool_size=1)
+    loop_thread.run(impatient.start())  # the browser launch is not part of the lookup's budget
     fast_replica.set(ec_hang_post=True)
 
     result = loop_thread.run(impatient.lookup("1000000004", source="eleccionescolombia"), timeout=30)

@@ -8,6 +8,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import AuditEntry, CedulaInfo, CedulaStatus
+from accounts.services.cedulas import QUEUE_REFRESH
 from tests.fixtures.factories import LeaderFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -145,10 +146,10 @@ def test_bulk_refresh_reports_refreshed_and_skipped(client):
     response = client.post(
         reverse("cedula:refresh-referrals"), {"ids": [r.pk for r in [*ready, busy]]}, follow=True
     )
-    assert (
-        "Se actualizarán 3 referidos; 1 se omitió porque ya tenía una consulta en curso."
-        in response.content.decode()
+    assert "Enviamos 3 consultas a la cola de actualización. Omitimos 1: 1 ya estaba en consulta." in (
+        response.content.decode()
     )
+    assert set(CedulaInfo.objects.filter(user__in=ready).values_list("queue", flat=True)) == {QUEUE_REFRESH}
     entry = AuditEntry.objects.get(action=AuditEntry.Action.BULK_REFRESH)
     assert (entry.actor, entry.row_count, entry.target) == (leader, 4, f"referrals of user:{leader.pk}")
 

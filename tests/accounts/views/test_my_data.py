@@ -177,3 +177,21 @@ def test_operators_find_unreadable_answers_in_the_admin(admin_client):
     assert response.status_code == 200
     assert response.context["cl"].result_count == 1
     assert "Respuesta no reconocida" in response.content.decode()
+
+
+def test_territory_exports_and_refresh_by_filter_are_audited(client):
+    leader = LeaderFactory()
+    for _ in range(2):
+        UserFactory(referred_by=leader)
+    client.force_login(leader)
+    csv_response = client.get(reverse("accounts:territory_csv"))
+    if hasattr(csv_response, "streaming_content"):
+        b"".join(csv_response.streaming_content)
+    xlsx_response = client.get(reverse("accounts:territory_xlsx"))
+    assert xlsx_response.status_code == 200
+    client.post(reverse("accounts:referrals_refresh_filtered"), {"q": ""})
+    rows = {e.action: e for e in AuditEntry.objects.filter(actor=leader)}
+    assert rows[AuditEntry.Action.EXPORT_CSV].row_count == 2
+    assert rows[AuditEntry.Action.EXPORT_XLSX].row_count == 2
+    assert rows[AuditEntry.Action.BULK_REFRESH].row_count == 2
+    assert rows[AuditEntry.Action.EXPORT_XLSX].target == f"network of user:{leader.pk}"

@@ -20,8 +20,16 @@ _FIXTURE_MARKERS = {
 }
 
 
+# Using any of these (or a django_db mark) means the test touches the database: CI's
+# second pass, on SQLite, runs only those (`-m database`); the rest ran in the first.
+_DATABASE_FIXTURES = {"db", "transactional_db", "live_server"}
+
+
 def pytest_collection_modifyitems(config, items):
     for item in items:
+        fixtures = set(getattr(item, "fixturenames", ()))
+        if item.get_closest_marker("django_db") or fixtures & _DATABASE_FIXTURES:
+            item.add_marker("database")
         for fixture in getattr(item, "fixturenames", ()):
             for marker in _FIXTURE_MARKERS.get(fixture, ()):
                 item.add_marker(marker)

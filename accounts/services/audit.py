@@ -41,12 +41,20 @@ def mask_ip(ip: str | None) -> str:
     return str(ipaddress.ip_network(f"{address}/48", strict=False).network_address) + "/48"
 
 
+# PostgreSQL's jsonb and text refuse NUL; other control characters are junk in a filter.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def _printable(text: str) -> str:
+    return _CONTROL.sub("", text)
+
+
 def _clean_filters(filters: Mapping[str, object] | None) -> dict[str, str]:
     cleaned = {}
     for key, value in (filters or {}).items():
-        text = "" if value is None else str(value)
+        text = _printable("" if value is None else str(value))
         if text:
-            cleaned[str(key)[:40]] = mask_digits(text)[:200]
+            cleaned[_printable(str(key))[:40]] = mask_digits(text)[:200]
     return cleaned
 
 
@@ -69,10 +77,10 @@ def audit_record(
     entry = AuditEntry.objects.create(
         actor_id=actor_id,
         action=action,
-        target=target[:100],
+        target=_printable(target)[:100],
         filters=_clean_filters(filters),
         row_count=row_count,
-        detail=mask_digits(detail)[:255],
+        detail=mask_digits(_printable(detail))[:255],
     )
     log.info(
         "audit action=%s actor_id=%s target=%s rows=%s",

@@ -39,3 +39,11 @@ def test_mask_helpers_hide_personal_numbers():
     assert mask_ip("190.24.8.77") == "190.24.8.x"
     assert mask_ip("2800:e2:1:2::9") == "2800:e2:1::/48"
     assert mask_ip("") == "-"
+
+
+def test_control_characters_in_a_filter_are_dropped_so_every_database_stores_it():
+    entry = audit_record(
+        actor=None, action=AuditEntry.Action.EXPORT_CSV, filters={"q": "a\x00b\x1f", "\x00": "x"}
+    )
+    entry.refresh_from_db()
+    assert entry.filters == {"q": "ab", "": "x"}

@@ -3,6 +3,7 @@ from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth import authenticate, password_validation
 from django.contrib.auth.forms import PasswordChangeForm
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator
 from django.http import HttpRequest
 
 from accounts import throttling
@@ -24,6 +25,44 @@ from accounts.validators import (
     normalize_telefono,
     strip_cedula,
 )
+
+# Django's own field messages in es/es_CO say "Asegúrese", "Introduzca": the portal says "tú".
+TU_FIELD_MESSAGES = {
+    "max_length": "Escribe como máximo %(limit_value)d caracteres (escribiste %(show_value)d).",
+    "min_length": "Escribe al menos %(limit_value)d caracteres (escribiste %(show_value)d).",
+    "invalid": "Revisa este dato: no tiene el formato esperado.",
+    "max_value": "Escribe un número menor o igual a %(limit_value)s.",
+    "min_value": "Escribe un número mayor o igual a %(limit_value)s.",
+}
+_TU_INTEGER_INVALID = "Escribe un número entero."
+CONFIRM_PASSWORD_HELP = "Escríbela otra vez, igual, para confirmar que no hay errores."
+
+
+class TuMessagesMixin:
+    """Replaces Django's default field messages with the portal's "tú" ones.
+
+    A message a form sets itself (``error_messages=`` on the field) wins.
+    """
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            explicit = dict(field.error_messages)
+            defaults = dict(TU_FIELD_MESSAGES)
+            if isinstance(field, forms.IntegerField):
+                defaults["invalid"] = _TU_INTEGER_INVALID
+            for key, message in defaults.items():
+                if key in explicit and explicit[key] != _django_default(field, key):
+                    continue
+                field.error_messages[key] = message
+
+
+def _django_default(field: forms.Field, key: str):
+    messages = {}
+    for cls in reversed(type(field).__mro__):
+        messages.update(getattr(cls, "default_error_messages", {}))
+    return messages.get(key)
+
 
 THROTTLED_MESSAGE = "Demasiados intentos fallidos de ingreso. Espera unos minutos e inténtalo de nuevo."
 INVALID_LOGIN_MESSAGE = "La cédula o la contraseña no son correctas."
@@ -88,7 +127,7 @@ def _telefono_field() -> forms.CharField:
     )
 
 
-class RegistrationForm(forms.Form):
+class RegistrationForm(TuMessagesMixin, forms.Form):
     nombre_completo = _nombre_field()
     cedula = _cedula_field(
         help_text="Solo números; puedes escribirla con o sin puntos.",
@@ -104,6 +143,7 @@ class RegistrationForm(forms.Form):
         label="Confirma la contraseña",
         strip=False,
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        help_text=CONFIRM_PASSWORD_HELP,
     )
     accepted_data_policy = forms.BooleanField(
         label="Acepto la política de tratamiento de datos personales",
@@ -167,7 +207,7 @@ def throttled_authenticate(*, request: HttpRequest, cedula: str, password: str) 
     return authenticate(request, cedula=cedula, password=password)
 
 
-class LoginForm(forms.Form):
+class LoginForm(TuMessagesMixin, forms.Form):
     cedula = _cedula_field()
     password = forms.CharField(
         label="Contraseña",
@@ -210,7 +250,7 @@ def _thousands(number: int) -> str:
     return f"{number:,}".replace(",", ".")
 
 
-class ProfileForm(forms.Form):
+class ProfileForm(TuMessagesMixin, forms.Form):
     nombre_completo = _nombre_field()
     telefono = _telefono_field()
     referral_goal = forms.IntegerField(
@@ -233,18 +273,25 @@ class ProfileForm(forms.Form):
         return normalize_telefono(self.cleaned_data["telefono"])
 
 
-class PortalPasswordChangeForm(PasswordChangeForm):
-    """Django's form (Spanish messages from its locale) with the portal's labels."""
+class PortalPasswordChangeForm(TuMessagesMixin, PasswordChangeForm):
+    """Django's form with the portal's labels and messages in "tú"."""
+
+    error_messages = {
+        **PasswordChangeForm.error_messages,
+        "password_incorrect": "Tu contraseña actual no es correcta. Escríbela de nuevo.",
+        "password_mismatch": "Las dos contraseñas nuevas no coinciden.",
+    }
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
+        self.fields["new_password2"].help_text = CONFIRM_PASSWORD_HELP
         self.fields["old_password"].label = "Contraseña actual"
         self.fields["new_password1"].label = "Contraseña nueva"
         self.fields["new_password2"].label = "Confirma la contraseña nueva"
         self.fields["old_password"].widget.attrs.pop("autofocus", None)
 
 
-class ReferralSearchForm(forms.Form):
+class ReferralSearchForm(TuMessagesMixin, forms.Form):
     q = forms.CharField(label="Buscar por nombre o cédula", required=False, max_length=100, strip=True)
 
 
@@ -265,3 +312,49 @@ class ThrottledAdminAuthenticationForm(AdminAuthenticationForm):
             self.confirm_login_allowed(self.user_cache)
             throttling.login_success_record(cedula=cedula, ip=throttling.client_ip(self.request))
         return self.cleaned_data
+
+
+class DeleteAccountForm(TuMessagesMixin, forms.Form):
+    """Deleting the account asks for the password again (same throttling as the login)."""
+
+    password = forms.CharField(
+        label="Tu contraseña",
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
+    confirm = forms.BooleanField(
+        label="Entiendo que mi cuenta y mis datos se borran y que no se puede deshacer",
+        error_messages={"required": "Marca la casilla para confirmar que quieres eliminar tu cuenta."},
+    )
+
+    def __init__(self, request: HttpRequest, *args, **kwargs) -> None:
+        self.request = request
+        super().__init__(*args, **kwargs)
+
+    def clean_password(self) -> str:
+        password = self.cleaned_data["password"]
+        user = self.request.user
+        if throttled_authenticate(request=self.request, cedula=user.cedula, password=password) is None:
+            raise ValidationError("La contraseña no es correcta.", code="invalid_password")
+        return password
+
+
+class AcceptPolicyForm(TuMessagesMixin, forms.Form):
+    accept = forms.BooleanField(
+        label="Acepto la política de tratamiento de datos personales",
+        error_messages={"required": "Para seguir usando el portal debes aceptar la política."},
+    )
+
+
+class EventLinkForm(TuMessagesMixin, forms.Form):
+    name = forms.CharField(
+        label="Nombre del evento", max_length=80, help_text="Por ejemplo: Mitin en la plaza."
+    )
+    hours = forms.IntegerField(label="Horas que estará abierto", min_value=1, initial=4)
+
+    def __init__(self, *args, max_hours: int, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["hours"].max_value = max_hours
+        self.fields["hours"].widget.attrs["max"] = max_hours
+        self.fields["hours"].validators.append(MaxValueValidator(max_hours))
+        self.fields["hours"].help_text = f"De 1 a {max_hours} horas."

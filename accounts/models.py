@@ -43,6 +43,12 @@ class User(AbstractBaseUser, PermissionsMixin):
     telefono = models.CharField("teléfono", max_length=20, blank=True)
     accepted_data_policy = models.BooleanField("aceptó la política de datos", default=False)
     data_policy_accepted_at = models.DateTimeField("política aceptada el", null=True, blank=True)
+    # The DATA_POLICY_VERSION last accepted: a newer one asks again at the next request
+    # (accounts.middleware.DataPolicyMiddleware). Each acceptance is a ConsentRecord.
+    data_policy_version = models.CharField("versión de la política aceptada", max_length=20, blank=True)
+    # Set when the member deleted their account: the row stays as a tombstone ("miembro
+    # eliminado") so their referrals keep their link, with every personal field wiped.
+    deleted_at = models.DateTimeField("cuenta eliminada el", null=True, blank=True)
     referral_code = models.CharField(
         "código de referido", max_length=12, unique=True, default=generate_referral_code
     )
@@ -123,6 +129,10 @@ class CedulaStatus(models.TextChoices):
     ERROR = "error", "Error en la consulta"
     TIMEOUT = "timeout", "Tiempo de espera agotado"
     BLOCKED = "blocked", "Consulta bloqueada"
+    # The Registraduría answered, but with something no rule classifies (a bare
+    # "Vigente" novedad): not retried every night (it would say the same), refreshed
+    # like any answer once old; operators find these rows by this status in the admin.
+    UNREADABLE = "unreadable", "Respuesta no reconocida"
 
     @classmethod
     def in_flight(cls) -> frozenset[str]:
@@ -148,7 +158,7 @@ class CedulaStatus(models.TextChoices):
 
     @classmethod
     def final(cls) -> frozenset[str]:
-        return cls.results() | cls.failures()
+        return cls.results() | cls.failures() | {cls.UNREADABLE}
 
 
 class CedulaInfo(models.Model):
@@ -262,3 +272,117 @@ class RateCounter(models.Model):
 
     def __str__(self) -> str:
         return f"{self.key}={self.count}"
+
+
+class ConsentRecord(models.Model):
+    """One acceptance of the data policy: which version, when and from which address."""
+
+    user = models.ForeignKey(
+        User, verbose_name="usuario", on_delete=models.CASCADE, related_name="consent_records"
+    )
+    version = models.CharField("versión", max_length=20)
+    accepted_at = models.DateTimeField("aceptada el", default=timezone.now)
+    # Kept in full as proof of the authorisation (Decreto 1377, art. 7); logs mask it.
+    ip = models.GenericIPAddressField("dirección IP", null=True, blank=True)
+
+    class Meta:
+        verbose_name = "aceptación de la política"
+        verbose_name_plural = "aceptaciones de la política"
+        ordering = ["-accepted_at"]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} v{self.version} @ {self.accepted_at:%Y-%m-%d}"
+
+
+def generate_event_token() -> str:
+    return secrets.token_urlsafe(12)
+
+
+class EventLink(models.Model):
+    """A short-lived sign-up link a leader opens for a rally.
+
+    Sign-ups through it share a higher per-IP limit (one Wi-Fi, a crowd) for a few
+    hours and count against the link's own cap, so a leaked link cannot flood.
+    """
+
+    leader = models.ForeignKey(
+        User, verbose_name="líder", on_delete=models.CASCADE, related_name="event_links"
+    )
+    name = models.CharField("evento", max_length=80)
+    token = models.CharField("token", max_length=32, unique=True, default=generate_event_token)
+    created_at = models.DateTimeField("abierto el", default=timezone.now)
+    expires_at = models.DateTimeField("vence el")
+    max_signups = models.PositiveIntegerField("máximo de registros")
+    signups = models.PositiveIntegerField("registros", default=0)
+
+    class Meta:
+        verbose_name = "enlace de evento"
+        verbose_name_plural = "enlaces de evento"
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.leader_id})"
+
+    @property
+    def is_open(self) -> bool:
+        return self.expires_at > timezone.now() and self.signups < self.max_signups
+
+
+class AuditEntryQuerySet(models.QuerySet):
+    # Append-only: bulk edits and deletes through the ORM are refused as well.
+    def update(self, **kwargs):
+        raise PermissionError("audit entries are append-only")
+
+    def delete(self):
+        raise PermissionError("audit entries are append-only")
+
+
+class AuditEntry(models.Model):
+    """One access to other people's personal data (or a data-rights outcome).
+
+    Written by accounts.services.audit only; never holds a full cédula or phone.
+    """
+
+    class Action(models.TextChoices):
+        EXPORT_CSV = "export_csv", "Exportó CSV"
+        EXPORT_XLSX = "export_xlsx", "Exportó XLSX"
+        BULK_REFRESH = "bulk_refresh", "Actualización masiva"
+        ADMIN_VIEW = "admin_view", "Vio en el admin"
+        ADMIN_REFRESH = "admin_refresh", "Consultó de nuevo desde el admin"
+        ACCOUNT_DELETED = "account_deleted", "Cuenta eliminada por su titular"
+        EVENT_LINK_OPENED = "event_link_opened", "Abrió un enlace de evento"
+
+    at = models.DateTimeField("fecha", default=timezone.now, db_index=True)
+    actor = models.ForeignKey(
+        User,
+        verbose_name="quién",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="audit_entries",
+    )
+    action = models.CharField("acción", max_length=24, choices=Action.choices)
+    # What was accessed: "user:12", "cedulainfo:12", "referrals of user:7"; ids only.
+    target = models.CharField("sobre qué", max_length=100, blank=True)
+    filters = models.JSONField("filtro", default=dict, blank=True)
+    row_count = models.PositiveIntegerField("filas", null=True, blank=True)
+    detail = models.CharField("detalle", max_length=255, blank=True)
+
+    objects = AuditEntryQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "registro de auditoría"
+        verbose_name_plural = "registros de auditoría"
+        ordering = ["-at"]
+        indexes = [models.Index(fields=["action", "-at"])]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.action} {self.target}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None and not kwargs.get("force_insert"):
+            raise PermissionError("audit entries are append-only")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise PermissionError("audit entries are append-only")

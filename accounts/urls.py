@@ -6,7 +6,7 @@ the census card and refreshes by hand (templates and tests name them apart).
 
 from django.urls import path
 
-from accounts.views import auth, cedula, home, network, profile, referrals
+from accounts.views import auth, cedula, events, home, my_data, network, profile, referrals
 
 app_name = "accounts"
 
@@ -18,6 +18,7 @@ urlpatterns = [
     path("perfil/", profile.profile, name="profile"),
     path("referidos/", referrals.referrals, name="referrals"),
     path("referidos/exportar.csv", referrals.referrals_csv, name="referrals_csv"),
+    path("referidos/evento/", events.event_links, name="event_links"),
     path("referidos/vistos/", referrals.referrals_mark_seen, name="referrals_mark_seen"),
     path("referidos/actualizar-filtro/", network.refresh_filtered, name="referrals_refresh_filtered"),
     path("referidos/<int:user_id>/sublider/", network.sub_leader, name="sub_leader"),
@@ -27,6 +28,10 @@ urlpatterns = [
     path("territorio/exportar.csv", network.territory_csv, name="territory_csv"),
     path("territorio/exportar.xlsx", network.territory_xlsx, name="territory_xlsx"),
     path("politica-de-datos/", auth.data_policy, name="data_policy"),
+    path("politica-de-datos/aceptar/", my_data.accept_policy, name="accept_policy"),
+    path("perfil/mis-datos/", my_data.my_data, name="my_data"),
+    path("perfil/mis-datos.json", my_data.my_data_json, name="my_data_json"),
+    path("perfil/eliminar-cuenta/", my_data.delete_account, name="delete_account"),
 ]
 
 cedula_patterns = (

@@ -3,12 +3,15 @@
 from django.conf import settings
 from django.contrib import admin, messages
 
-from accounts.models import CedulaChange, CedulaInfo
+from accounts.admin.audit import AuditedChangeViewMixin
+from accounts.copy import refresh_summary
+from accounts.models import AuditEntry, CedulaChange, CedulaInfo
+from accounts.services.audit import audit_record
 from accounts.services.cedulas import QUEUE_LOOKUPS, QUEUE_REFRESH, cedula_refresh_many
 
 
 @admin.register(CedulaInfo)
-class CedulaInfoAdmin(admin.ModelAdmin):
+class CedulaInfoAdmin(AuditedChangeViewMixin, admin.ModelAdmin):
     list_display = (
         "user",
         "status",
@@ -45,15 +48,22 @@ class CedulaInfoAdmin(admin.ModelAdmin):
         outcomes = cedula_refresh_many(requester=request.user, targets=users, queue=queue, budgeted=False)
         accepted = sum(1 for outcome in outcomes.values() if outcome.accepted)
         skipped = len(outcomes) - accepted
+        audit_record(
+            actor=request.user,
+            action=AuditEntry.Action.ADMIN_REFRESH,
+            target="cedulainfo",
+            row_count=len(outcomes),
+            detail=f"accepted={accepted} skipped={skipped}",
+        )
         self.message_user(
             request,
-            f"{accepted} en actualización, {skipped} omitidas (en curso o en periodo de espera).",
+            refresh_summary(outcomes, noun=("cédula", "cédulas")),
             messages.SUCCESS if accepted else messages.WARNING,
         )
 
 
 @admin.register(CedulaChange)
-class CedulaChangeAdmin(admin.ModelAdmin):
+class CedulaChangeAdmin(AuditedChangeViewMixin, admin.ModelAdmin):
     list_display = ("user", "changed_at", "source")
     list_filter = ("source", "changed_at")
     search_fields = ("user__cedula", "user__nombre_completo")

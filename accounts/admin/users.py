@@ -5,6 +5,7 @@ from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.core.exceptions import PermissionDenied
 
+from accounts.admin.audit import AuditedChangeViewMixin
 from accounts.forms import ThrottledAdminAuthenticationForm
 from accounts.models import User
 from accounts.services.users import user_role_set
@@ -43,7 +44,7 @@ class UserChangeAdminForm(_MemberFieldsMixin, UserChangeForm):
 
 
 @admin.register(User)
-class UserAdmin(BaseUserAdmin):
+class UserAdmin(AuditedChangeViewMixin, BaseUserAdmin):
     form = UserChangeAdminForm
     add_form = UserCreationAdminForm
     ordering = ("-date_joined",)

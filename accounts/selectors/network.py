@@ -125,8 +125,9 @@ def _network_base(*, viewer: User, max_depth: int) -> QuerySet[User]:
     if max_depth == 1:
         # Direct referrals: the referrer column itself, so a member's view never
         # depends on the path being up to date.
-        return User.objects.filter(referred_by_id=viewer.pk).exclude(pk=viewer.pk)
-    qs = User.objects.filter(network_path__startswith=network_prefix(viewer))
+        return User.objects.filter(referred_by_id=viewer.pk, deleted_at__isnull=True).exclude(pk=viewer.pk)
+    # Tombstones (deleted members, issue 13) keep their place in the tree but are nobody's data.
+    qs = User.objects.filter(network_path__startswith=network_prefix(viewer), deleted_at__isnull=True)
     if max_depth < NETWORK_MAX_DEPTH:
         qs = qs.filter(network_level__lte=viewer.network_level + max_depth)
     return qs

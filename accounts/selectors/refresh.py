@@ -2,7 +2,8 @@
 
 Three reasons make a row due for the nightly refresh, mutually exclusive:
 
-* ``stale``: a Registraduría answer (``CedulaStatus.results()``) fetched more than
+* ``stale``: a Registraduría answer (``CedulaStatus.results()``, or one we could not
+  read, ``UNREADABLE``) fetched more than
   ``REFRESH_MAX_AGE_DAYS`` ago;
 * ``failure``: a final failure (``CedulaStatus.failures()``) fetched more than
   ``REFRESH_ERROR_AGE_HOURS`` ago;
@@ -35,7 +36,7 @@ def refresh_reason_q(*, reason: RefreshReason, now: datetime) -> Q:
     """The condition for one reason, evaluated at ``now``."""
     if reason == RefreshReason.STALE:
         cutoff = now - timedelta(days=settings.REFRESH_MAX_AGE_DAYS)
-        return Q(status__in=CedulaStatus.results(), fetched_at__lt=cutoff)
+        return Q(status__in=CedulaStatus.results() | {CedulaStatus.UNREADABLE}, fetched_at__lt=cutoff)
     if reason == RefreshReason.FAILURE:
         cutoff = now - timedelta(hours=settings.REFRESH_ERROR_AGE_HOURS)
         return Q(status__in=CedulaStatus.failures(), fetched_at__lt=cutoff)

@@ -26,7 +26,8 @@ def user_by_referral_code(*, code: str | None) -> User | None:
 
 def _referrals_base(*, user: User) -> QuerySet[User]:
     # The census row comes along so the table and the CSV stay one query per page.
-    return User.objects.filter(referred_by=user).select_related("cedula_info")
+    # A tombstone (a deleted member) keeps its place in the network but is nobody's data.
+    return User.objects.filter(referred_by=user, deleted_at__isnull=True).select_related("cedula_info")
 
 
 def user_referrals(
@@ -64,4 +65,4 @@ def referral_search(qs: QuerySet[User], query: str | None) -> QuerySet[User]:
 
 
 def user_referral_count(*, user: User) -> int:
-    return User.objects.filter(referred_by=user).count()
+    return User.objects.filter(referred_by=user, deleted_at__isnull=True).count()

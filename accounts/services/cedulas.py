@@ -19,7 +19,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import partial
 
 from django.conf import settings
@@ -61,17 +61,20 @@ STATUS_MESSAGES: dict[str, str] = {
     CedulaStatus.PENDING_REGISTRADURIA: (
         "Tu cédula tiene un trámite pendiente en la Registraduría. Vuelve a consultar más adelante."
     ),
-    CedulaStatus.ERROR: (
-        "No pudimos consultar la Registraduría en este momento. Lo intentaremos de nuevo automáticamente."
-    ),
-    CedulaStatus.TIMEOUT: (
-        "La Registraduría tardó demasiado en responder. Lo intentaremos de nuevo automáticamente."
-    ),
-    CedulaStatus.BLOCKED: (
-        "La Registraduría rechazó la consulta por ahora. Lo intentaremos de nuevo automáticamente."
+    # Failures are retried by the nightly refresh; the card adds when (cedula_next_retry).
+    CedulaStatus.ERROR: "No pudimos consultar la Registraduría en este momento.",
+    CedulaStatus.TIMEOUT: "La Registraduría tardó demasiado en responder.",
+    CedulaStatus.BLOCKED: "La Registraduría rechazó la consulta por ahora.",
+    CedulaStatus.UNREADABLE: (
+        "La Registraduría respondió algo que no pudimos interpretar. Ya le avisamos al equipo "
+        "para revisarlo; mientras tanto puedes consultar directamente en la Registraduría."
     ),
 }
-RETRYING_MESSAGE = "La Registraduría no respondió bien; reintentaremos en unos segundos."
+
+
+def retrying_message(at) -> str:
+    """The message of a row waiting for its retry, with the local time of the latest attempt."""
+    return f"La Registraduría no respondió bien; reintentaremos hacia las {timezone.localtime(at):%H:%M}."
 
 
 # ------------------------------------------------------------------------------
@@ -161,6 +164,8 @@ class RefreshOutcome:
     accepted: bool
     refusal: RefreshRefusal | None = None
     message: str = ""
+    # During the cooldown: when a refresh by hand is possible again (the card counts down).
+    available_at: datetime | None = None
 
 
 def _cooldown() -> timedelta:
@@ -264,11 +269,13 @@ def _refresh_one(*, target: User, queue: str) -> RefreshOutcome:
             refusal=RefreshRefusal.IN_FLIGHT,
             message="Ya hay una consulta en curso. Espera a que termine.",
         )
-    wait = max(1, int((info.requested_at + _cooldown() - now).total_seconds()) + 1)
+    available_at = info.requested_at + _cooldown()
+    wait = max(1, int((available_at - now).total_seconds()) + 1)
     return RefreshOutcome(
         accepted=False,
         refusal=RefreshRefusal.COOLDOWN,
         message=f"Acabas de consultar. Podrás actualizar de nuevo en {wait} segundos.",
+        available_at=available_at,
     )
 
 
@@ -302,9 +309,13 @@ def cedula_claim(*, user_id: int, message_id: str = "", retries: int = 0) -> Cla
     Raises LookupPermanentError when the user does not exist.
     """
     try:
-        cedula = User.objects.values_list("cedula", flat=True).get(pk=user_id)
+        cedula, deleted_at = User.objects.values_list("cedula", "deleted_at").get(pk=user_id)
     except User.DoesNotExist:
         raise LookupPermanentError(f"user {user_id} does not exist") from None
+    if deleted_at is not None:
+        # A message still in flight when the member deleted their account: the census row
+        # is gone and must not come back.
+        return Claim(ClaimResult.NOT_IN_FLIGHT)
     now = timezone.now()
     token = uuid.uuid4().hex
     # A row that somehow lost its CedulaInfo (created before the signal, or by hand)
@@ -354,6 +365,8 @@ def _final_status_for(result: LookupResult) -> str:
         return CedulaStatus.BLOCKED
     if result.timed_out:
         return CedulaStatus.TIMEOUT
+    if status == LookupStatus.UNKNOWN:
+        return CedulaStatus.UNREADABLE
     return CedulaStatus.ERROR
 
 
@@ -395,8 +408,6 @@ def cedula_record_result(
     info.claim_token = ""
     info.claim_message_id = ""
     info.lease_expires_at = None
-    if result.source:
-        info.source = result.source
 
     if result.is_transient and not final_attempt:
         info.status = CedulaStatus.PENDING
@@ -404,7 +415,7 @@ def cedula_record_result(
         # there, the sweeper (which resends rows pending longer than a lease) leaves
         # it alone for the whole backoff instead of starting a second message chain.
         info.requested_at = now + timedelta(milliseconds=settings.LOOKUP_MAX_BACKOFF_MS)
-        info.message = RETRYING_MESSAGE
+        info.message = retrying_message(info.requested_at)
         info.save()
         return RecordOutcome.RETRY
 
@@ -412,14 +423,29 @@ def cedula_record_result(
     info.status = new_status
     info.message = STATUS_MESSAGES[new_status]
     info.fetched_at = now
+    if new_status == CedulaStatus.UNREADABLE:
+        # "The team was told": operators get the reply in the log and find the row
+        # by its status in the admin.
+        log.warning(
+            "lookup unreadable user_id=%s cedula=%s %s",
+            user_id,
+            mask_cedula(info.user.cedula),
+            info.error_detail,
+        )
     if new_status in CedulaStatus.results():
-        # Failures keep the last known voting place; only answers replace it.
+        # Failures keep the last known voting place (and the source it came from);
+        # only answers replace them.
+        if result.source:
+            info.source = result.source
         before = _tracked_snapshot(info, status=info.result_status)
         info.zona = _zona_after(info, result)
-        for field in (*PLACE_FIELDS, *NOVEDAD_FIELDS):
+        novedad_kept = _novedad_kept(info, result, status=new_status)
+        for field in PLACE_FIELDS:
             setattr(info, field, getattr(result, field, "") or "")
+        for field in NOVEDAD_FIELDS:
+            setattr(info, field, novedad_kept.get(field) or getattr(result, field, "") or "")
         after = _tracked_snapshot(info, status=new_status)
-        if info.result_status and before != after:
+        if info.result_status and member_visible_change(before, after):
             info.changed_at = now
             CedulaChange.objects.create(
                 user_id=user_id, changed_at=now, source=result.source or "", old=before, new=after
@@ -446,6 +472,39 @@ def _zona_after(info: CedulaInfo, result: LookupResult) -> str:
         return result.zona or ""
     same_puesto = all(fold(getattr(info, f)) == fold(getattr(result, f, "") or "") for f in PUESTO_KEY)
     return info.zona if same_puesto else ""
+
+
+def _novedad_kept(info: CedulaInfo, result: LookupResult, *, status: str) -> dict[str, str]:
+    """The novedad we knew, when this answer has the same status but carries none.
+
+    Some sources give the novedad text with a "pending" answer and some do not: an
+    answer without it says nothing new about it.
+    """
+    if info.result_status != status or any(getattr(result, f, "") for f in NOVEDAD_FIELDS):
+        return {}
+    return {field: getattr(info, field) for field in NOVEDAD_FIELDS}
+
+
+# Fields only some sources give: one side empty is the shape of the answer, not a change.
+_OPTIONAL_FIELDS = ("zona", *NOVEDAD_FIELDS)
+
+
+def member_visible_change(before: dict[str, str], after: dict[str, str]) -> bool:
+    """True when what the member reads on the card changed between two snapshots.
+
+    Values are compared folded (case, accents, spacing); a field that only some
+    sources give counts only when both sides have it, unless the status changed.
+    """
+    if before.get("status") != after.get("status"):
+        return True
+    for field in after.keys() | before.keys():
+        old, new = fold(before.get(field) or ""), fold(after.get(field) or "")
+        if old == new:
+            continue
+        if field in _OPTIONAL_FIELDS and not (old and new):
+            continue
+        return True
+    return False
 
 
 def _tracked_snapshot(info: CedulaInfo, *, status: str) -> dict[str, str]:

@@ -1,10 +1,11 @@
 """Writes about members: registration, profile, roles."""
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from accounts.models import User, generate_referral_code
+from accounts.models import ConsentRecord, User, generate_referral_code
 from accounts.selectors.users import user_cedula_taken
 
 CEDULA_TAKEN_MESSAGE = "Ya existe una cuenta con esta cédula. Si es tuya, ingresa con tu contraseña."
@@ -20,6 +21,7 @@ def user_register(
     password: str,
     accepted_data_policy: bool,
     referred_by: User | None = None,
+    ip: str | None = None,
 ) -> User:
     """Create a member from already-normalised values.
 
@@ -36,6 +38,7 @@ def user_register(
         telefono=telefono,
         accepted_data_policy=True,
         data_policy_accepted_at=timezone.now(),
+        data_policy_version=settings.DATA_POLICY_VERSION,
         referred_by=referred_by,
     )
     user.set_password(password)
@@ -44,6 +47,12 @@ def user_register(
             # A savepoint, so a unique violation leaves the outer transaction usable.
             with transaction.atomic():
                 user.save()
+            ConsentRecord.objects.create(
+                user=user,
+                version=user.data_policy_version,
+                accepted_at=user.data_policy_accepted_at,
+                ip=ip or None,
+            )
             return user
         except IntegrityError as exc:
             if user_cedula_taken(cedula=cedula):

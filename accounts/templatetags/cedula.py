@@ -1,8 +1,12 @@
 """Census card rendering shared by home, perfil and the refresh endpoints."""
 
+from datetime import timedelta
 from urllib.parse import quote_plus
+from zoneinfo import ZoneInfo
 
+from apscheduler.triggers.cron import CronTrigger
 from django import template
+from django.conf import settings
 from django.core.exceptions import ObjectDoesNotExist
 from django.utils import timezone
 from django.utils.timesince import timesince
@@ -23,7 +27,32 @@ BADGE_CLASSES = {
     CedulaStatus.ERROR: "text-bg-danger",
     CedulaStatus.TIMEOUT: "text-bg-danger",
     CedulaStatus.BLOCKED: "text-bg-danger",
+    CedulaStatus.UNREADABLE: "text-bg-warning",
 }
+
+# What the member reads for each source (scrapers.sources names are internal jargon).
+SOURCE_LABELS = {
+    "wsp": "Registraduría (consulta en línea)",
+    "consultacenso": "Registraduría (consulta del censo electoral)",
+    "eleccionescolombia": "Registraduría (portal Elecciones Colombia)",
+}
+
+
+@register.filter
+def source_label(source: str) -> str:
+    return SOURCE_LABELS.get(source or "", "Registraduría") if source else ""
+
+
+def next_nightly_retry(info, *, now=None):
+    """When the nightly refresh will next retry a failed row: the first run of
+    REFRESH_CRON once the failure is REFRESH_ERROR_AGE_HOURS old (accounts.selectors.refresh)."""
+    if info is None or info.status not in CedulaStatus.failures() or info.fetched_at is None:
+        return None
+    now = now or timezone.now()
+    earliest = max(now, info.fetched_at + timedelta(hours=settings.REFRESH_ERROR_AGE_HOURS))
+    trigger = CronTrigger.from_crontab(settings.REFRESH_CRON, timezone=ZoneInfo(settings.TIME_ZONE))
+    # The fire time must be strictly after the age is reached (fetched_at__lt=cutoff).
+    return trigger.get_next_fire_time(None, earliest + timedelta(seconds=1))
 
 
 @register.filter
@@ -85,11 +114,16 @@ def cedula_card(context):
     request = context["request"]
     user = request.user
     info = cedula_info_for(user=user)
+    latest_change = cedula_latest_change(user=user) if info and info.changed_at else None
     return {
         "request": request,
         "csrf_token": context.get("csrf_token"),
         "info": info,
-        "latest_change": cedula_latest_change(user=user) if info and info.changed_at else None,
+        "latest_change": latest_change,
+        "place_changed": bool(latest_change and _place_changed(latest_change)),
+        "next_retry": next_nightly_retry(info),
+        "is_failure": bool(info and info.status in CedulaStatus.failures()),
+        "cedula_available_at": context.get("cedula_available_at"),
         "in_flight": bool(info and info.is_in_flight),
         "scheduled": scheduled_refresh(info),
         "has_place": bool(info and info.puesto),
@@ -97,6 +131,14 @@ def cedula_card(context):
         "cedula_notice": context.get("cedula_notice", ""),
         "cedula_notice_level": context.get("cedula_notice_level", "info"),
     }
+
+
+def _place_changed(change) -> bool:
+    """The change moved the member to a new voting place (they have one now)."""
+    new, old = change.new or {}, change.old or {}
+    return bool(new.get("puesto")) and any(
+        (old.get(f) or "") != (new.get(f) or "") for f in ("departamento", "municipio", "puesto", "mesa")
+    )
 
 
 @register.filter
@@ -116,3 +158,11 @@ def consulted_ago(moment) -> str:
     if (timezone.now() - moment).total_seconds() < 60:
         return "hace un momento"
     return f"hace {timesince(moment)}"
+
+
+@register.filter
+def timeuntil_seconds(moment) -> int:
+    """Whole seconds from now until ``moment`` (at least 1), for a countdown's first value."""
+    if moment is None:
+        return 0
+    return max(1, int((moment - timezone.now()).total_seconds()) + 1)

@@ -14,6 +14,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from accounts.forms import LoginForm, RegistrationForm
 from accounts.selectors.users import user_by_referral_code
+from accounts.services.events import event_link_for, event_signup_is_blocked, event_signup_record
 from accounts.services.users import user_register
 from accounts.throttling import client_ip, membership_probe_allowed, signup_release, signup_reserve
 from accounts.views.common import safe_next
@@ -26,7 +27,15 @@ PROBE_THROTTLED_MESSAGE = (
 @login_not_required
 @require_GET
 def data_policy(request: HttpRequest) -> HttpResponse:
-    return render(request, "accounts/data_policy.html")
+    return render(
+        request,
+        "accounts/data_policy.html",
+        {
+            "policy_version": settings.DATA_POLICY_VERSION,
+            "controller_name": settings.DATA_CONTROLLER_NAME,
+            "controller_contact": settings.DATA_CONTROLLER_CONTACT,
+        },
+    )
 
 
 @login_not_required
@@ -41,15 +50,22 @@ def register(request: HttpRequest) -> HttpResponse:
         # A form posted to /registro/?ref=X without the hidden field still counts.
         if not data.get("ref"):
             data["ref"] = request.GET.get("ref", "")
+        # A rally's "evento" link swaps the general per-IP limit for its own, higher one,
+        # and credits the leader who opened it.
+        event = event_link_for(token=request.POST.get("evento") or request.GET.get("evento"))
+        if event and not data.get("ref"):
+            data["ref"] = event.leader.referral_code
         form = RegistrationForm(data)
         ip = client_ip(request)
-        # Reserved before the account exists, so parallel signups cannot overrun it.
-        if not signup_reserve(ip=ip):
+        # Reserved before the account exists, so parallel signups cannot overrun it; a
+        # rally's link has its own, higher limit instead (accounts.services.events).
+        blocked = event_signup_is_blocked(link=event, ip=ip) if event else not signup_reserve(ip=ip)
+        if blocked:
             form.is_valid()  # keep what was typed, with its own errors
             form.add_error(
                 None, "Se han hecho demasiados registros desde esta conexión. Intenta de nuevo en una hora."
             )
-            return _register_page(request, form, status=429)
+            return _register_page(request, form, event=event, status=429)
         user = None
         if form.is_valid():
             try:
@@ -60,28 +76,36 @@ def register(request: HttpRequest) -> HttpResponse:
                     password=form.cleaned_data["password1"],
                     accepted_data_policy=form.cleaned_data["accepted_data_policy"],
                     referred_by=form.cleaned_data["ref"],
+                    ip=ip,
                 )
             except ValidationError as error:
                 form.add_error(None, error)
         if user is None:
-            signup_release(ip=ip)
+            if not event:
+                signup_release(ip=ip)
             if form.says_cedula_taken and not membership_probe_allowed(ip=ip):
                 # Too many "already a member" answers from here: stop answering that.
                 del form.errors["cedula"]
                 form.add_error(None, PROBE_THROTTLED_MESSAGE)
-                return _register_page(request, form, status=429)
+                return _register_page(request, form, event=event, status=429)
         else:
+            if event:
+                event_signup_record(link=event, ip=ip)
             auth_login(request, user, backend="django.contrib.auth.backends.ModelBackend")
             messages.success(request, "¡Bienvenido! Tu cuenta quedó creada.")
             return redirect("accounts:home")
     else:
         form = RegistrationForm(initial={"ref": request.GET.get("ref", "")})
-    return _register_page(request, form)
+        event = event_link_for(token=request.GET.get("evento"))
+    return _register_page(request, form, event=event)
 
 
-def _register_page(request: HttpRequest, form: RegistrationForm, *, status: int = 200) -> HttpResponse:
+def _register_page(
+    request: HttpRequest, form: RegistrationForm, *, event=None, status: int = 200
+) -> HttpResponse:
     referrer = user_by_referral_code(code=form["ref"].value())
-    return render(request, "accounts/register.html", {"form": form, "referrer": referrer}, status=status)
+    context = {"form": form, "referrer": referrer, "event": event}
+    return render(request, "accounts/register.html", context, status=status)
 
 
 @login_not_required

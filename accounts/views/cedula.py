@@ -9,7 +9,9 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
+from accounts.models import AuditEntry
 from accounts.selectors.cedulas import referral_for_leader, referrals_by_ids
+from accounts.services.audit import audit_record
 from accounts.services.cedulas import (
     QUEUE_REFRESH,
     cedula_refresh_budget_left,
@@ -26,11 +28,13 @@ def _back(request: HttpRequest, default: str) -> HttpResponse:
     )
 
 
-def _card(request: HttpRequest, *, notice: str = "", notice_level: str = "info") -> HttpResponse:
+def _card(
+    request: HttpRequest, *, notice: str = "", notice_level: str = "info", available_at=None
+) -> HttpResponse:
     return render(
         request,
         "accounts/partials/cedula_card.html",
-        {"cedula_notice": notice, "cedula_notice_level": notice_level},
+        {"cedula_notice": notice, "cedula_notice_level": notice_level, "cedula_available_at": available_at},
     )
 
 
@@ -45,7 +49,7 @@ def refresh_own(request: HttpRequest) -> HttpResponse:
     outcome = cedula_refresh_request(requester=request.user, target=request.user)
     level = "success" if outcome.accepted else "warning"
     if request.htmx:
-        return _card(request, notice=outcome.message, notice_level=level)
+        return _card(request, notice=outcome.message, notice_level=level, available_at=outcome.available_at)
     messages.add_message(request, messages.SUCCESS if outcome.accepted else messages.WARNING, outcome.message)
     return _back(request, default="accounts:home")
 
@@ -89,6 +93,14 @@ def refresh_referrals(request: HttpRequest) -> HttpResponse:
         # Bulk refreshes wait on the refresh queue, never ahead of signups.
         outcomes = cedula_refresh_many(requester=request.user, targets=targets, queue=QUEUE_REFRESH)
         report = refresh_report(outcomes, budget=budget)
+        accepted = sum(1 for outcome in outcomes.values() if outcome.accepted)
+        audit_record(
+            actor=request.user,
+            action=AuditEntry.Action.BULK_REFRESH,
+            target=f"referrals of user:{request.user.pk}",
+            row_count=len(outcomes),
+            detail=f"accepted={accepted} skipped={len(outcomes) - accepted}",
+        )
         (messages.success if report.queued else messages.warning)(request, report.message)
     return _back(request, default="accounts:referrals")
 

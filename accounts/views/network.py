@@ -26,6 +26,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from accounts.counters import counter_hit
 from accounts.exports import CSV_SEPARATOR, Echo, csv_safe, network_rows, xlsx_write
+from accounts.models import AuditEntry
 from accounts.selectors.network import (
     LEVEL_LABELS,
     TERRITORY_LEVELS,
@@ -37,6 +38,7 @@ from accounts.selectors.network import (
     network_territory,
     territory_level,
 )
+from accounts.services.audit import audit_record
 from accounts.services.network import (
     SubLeaderChangeRefused,
     network_refresh_filtered,
@@ -235,6 +237,17 @@ def _export_name(filters: NetworkFilter, extension: str) -> str:
     return f"territorio-{slug or 'red'}-{timezone.localdate():%Y-%m-%d}.{extension}"
 
 
+def _audit_export(request: HttpRequest, action: str, members) -> None:
+    """Who exported which part of the network, with the filter and the row count (issue 13)."""
+    audit_record(
+        actor=request.user,
+        action=action,
+        target=f"network of user:{request.user.pk}",
+        filters=request.GET,
+        row_count=members.count() if hasattr(members, "count") else len(members),
+    )
+
+
 @require_GET
 def territory_csv(request: HttpRequest) -> HttpResponse:
     _leader_only(request)
@@ -244,6 +257,7 @@ def territory_csv(request: HttpRequest) -> HttpResponse:
     members = network_filtered(viewer=request.user, filters=filters, sort="puesto")
     writer = csv.writer(Echo(), delimiter=CSV_SEPARATOR)
     log.info("territory export: leader=%s format=csv", request.user.pk)
+    _audit_export(request, AuditEntry.Action.EXPORT_CSV, members)
 
     def stream() -> Iterator[str]:
         yield "\ufeff"
@@ -264,6 +278,7 @@ def territory_xlsx(request: HttpRequest) -> HttpResponse:
     filters = _group_filter(request)
     members = network_filtered(viewer=request.user, filters=filters, sort="puesto")
     log.info("territory export: leader=%s format=xlsx", request.user.pk)
+    _audit_export(request, AuditEntry.Action.EXPORT_XLSX, members)
     # A workbook is a zip whose directory comes last, so it cannot be sent before it is
     # complete; it is built on disk (memory stays flat) and then streamed in chunks.
     spool = tempfile.TemporaryFile()  # noqa: SIM115 (closed by FileResponse)
@@ -314,6 +329,14 @@ def refresh_filtered(request: HttpRequest) -> HttpResponse:
     report = network_refresh_filtered(requester=request.user, members=members)
     log.info(
         "refresh by filter: leader=%s queued=%s skipped=%s", request.user.pk, report.queued, report.skipped
+    )
+    audit_record(
+        actor=request.user,
+        action=AuditEntry.Action.BULK_REFRESH,
+        target=f"network of user:{request.user.pk}",
+        filters={k: v for k, v in request.POST.items() if k != "csrfmiddlewaretoken"},
+        row_count=report.total,
+        detail=f"accepted={report.queued} skipped={report.skipped}",
     )
     (messages.success if report.queued else messages.warning)(request, report.message)
     params = {

@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.exports import CSV_SEPARATOR, Echo, csv_safe, referral_csv_rows
+from accounts.models import AuditEntry
 from accounts.pagination import window_page
 from accounts.selectors.network import (
     LEVEL_LABELS,
@@ -28,6 +29,7 @@ from accounts.selectors.network import (
     network_territory,
 )
 from accounts.selectors.users import REFERRALS_PER_PAGE, user_referral_count
+from accounts.services.audit import audit_record
 from accounts.services.users import user_referrals_mark_seen
 from accounts.views.network_params import SIN_DATO, filters_from, sort_from
 
@@ -141,6 +143,14 @@ def referrals_csv(request: HttpRequest) -> StreamingHttpResponse:
     # Built before streaming starts: the lazy queryset runs inside the stream, but
     # the session (read by the baseline) is saved before the body is sent.
     _, referrals = _filtered(request)
+
+    audit_record(
+        actor=request.user,
+        action=AuditEntry.Action.EXPORT_CSV,
+        target=f"referrals of user:{request.user.pk}",
+        filters=request.GET,
+        row_count=referrals.count(),
+    )
 
     def stream() -> Iterator[str]:
         yield "\ufeff"

@@ -99,6 +99,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    "accounts.middleware.DataPolicyMiddleware",
     "csp.middleware.CSPMiddleware",
     "site_config.csp.PrivacyHeadersMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -131,13 +132,14 @@ LOGIN_REDIRECT_URL = "accounts:home"
 LOGOUT_REDIRECT_URL = "accounts:login"
 AUTH_PASSWORD_VALIDATORS = [
     {
-        "NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator",
+        # The portal's subclasses: same rules, messages in "tú" (accounts/password_validation.py).
+        "NAME": "accounts.password_validation.UserAttributeSimilarityValidator",
         # The default attributes (username, first_name, ...) do not exist on our user.
         "OPTIONS": {"user_attributes": ("cedula", "nombre_completo", "telefono")},
     },
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
-    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
-    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    {"NAME": "accounts.password_validation.MinimumLengthValidator"},
+    {"NAME": "accounts.password_validation.CommonPasswordValidator"},
+    {"NAME": "accounts.password_validation.NumericPasswordValidator"},
 ]
 # "Recordarme" keeps the session 14 days; otherwise it ends with the browser.
 SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=14 * 24 * 3600)
@@ -155,6 +157,12 @@ SIGNUP_THROTTLE_WINDOW_SECONDS = env.int("SIGNUP_THROTTLE_WINDOW_SECONDS", defau
 # "This cédula already has an account" answers per client IP per login window: the
 # reply says who is a member, so it is throttled like failed logins.
 SIGNUP_PROBE_IP_MAX = env.int("SIGNUP_PROBE_IP_MAX", default=20)
+# A leader's "evento" link for a rally: sign-ups through it get this per-IP limit per
+# window instead (a crowd on one Wi-Fi), the link lives at most EVENT_LINK_MAX_HOURS and
+# takes at most EVENT_LINK_MAX_SIGNUPS sign-ups in all (accounts/services/events.py).
+SIGNUP_EVENT_IP_MAX = env.int("SIGNUP_EVENT_IP_MAX", default=300)
+EVENT_LINK_MAX_HOURS = env.int("EVENT_LINK_MAX_HOURS", default=12)
+EVENT_LINK_MAX_SIGNUPS = env.int("EVENT_LINK_MAX_SIGNUPS", default=1000)
 # How many reverse proxies / load balancers YOU run in front of Django, each appending
 # the address it saw to X-Forwarded-For. 0 (default): the client is REMOTE_ADDR and the
 # header is ignored. N: the client is the N-th address from the right of the header
@@ -163,6 +171,17 @@ SIGNUP_PROBE_IP_MAX = env.int("SIGNUP_PROBE_IP_MAX", default=20)
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 # A CSRF failure (expired session, stale tab) gets a Spanish page instead of Django's.
 CSRF_FAILURE_VIEW = "site_config.views.csrf_failure"
+
+# ------------------------------------------------------------------------------
+# Data policy (Ley 1581 de 2012)
+# ------------------------------------------------------------------------------
+# Bump the version when the policy text changes: every member is asked to accept the
+# new one at their next request (accounts.middleware.DataPolicyMiddleware).
+DATA_POLICY_VERSION = env("DATA_POLICY_VERSION", default="2026-12-01")
+# The controller ("responsable del tratamiento") the policy page names, and where
+# members exercise their rights.
+DATA_CONTROLLER_NAME = env("DATA_CONTROLLER_NAME", default="La organización que administra PaginaMadre")
+DATA_CONTROLLER_CONTACT = env("DATA_CONTROLLER_CONTACT", default="datos@paginamadre.example")
 
 # ------------------------------------------------------------------------------
 # Response headers: Content-Security-Policy (django-csp), Permissions-Policy and

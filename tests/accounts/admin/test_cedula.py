@@ -6,7 +6,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.models import CedulaInfo, CedulaStatus, User
+from accounts.models import AuditEntry, CedulaInfo, CedulaStatus, User
 from tests.fixtures.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -42,5 +42,10 @@ def test_consultar_de_nuevo_marks_rows_pending_with_the_same_rules(admin_client)
         {"action": "consultar_de_nuevo", "_selected_action": ids},
         follow=True,
     )
-    assert "1 en actualización, 1 omitidas" in response.content.decode()
+    assert (
+        "Se actualizará 1 cédula; 1 se omitió porque ya tenía una consulta en curso."
+        in response.content.decode()
+    )
     assert CedulaInfo.objects.get(user=ready).status == CedulaStatus.PENDING
+    entry = AuditEntry.objects.get(action=AuditEntry.Action.ADMIN_REFRESH)
+    assert entry.row_count == 2

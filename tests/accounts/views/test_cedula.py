@@ -7,7 +7,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.models import CedulaInfo, CedulaStatus
+from accounts.models import AuditEntry, CedulaInfo, CedulaStatus
 from accounts.services.cedulas import QUEUE_REFRESH
 from tests.fixtures.factories import LeaderFactory, UserFactory
 
@@ -152,6 +152,8 @@ def test_bulk_refresh_reports_refreshed_and_skipped(client):
         response.content.decode()
     )
     assert set(CedulaInfo.objects.filter(user__in=ready).values_list("queue", flat=True)) == {QUEUE_REFRESH}
+    entry = AuditEntry.objects.get(action=AuditEntry.Action.BULK_REFRESH)
+    assert (entry.actor, entry.row_count, entry.target) == (leader, 4, f"referrals of user:{leader.pk}")
 
 
 def test_bulk_refresh_refuses_more_than_ten(client):

@@ -99,6 +99,6 @@ def test_password_change_with_wrong_old_password_is_refused_in_spanish(logged_cl
         },
     )
     assert response.status_code == 200
-    assert "Su contraseña antigua es incorrecta" in response.content.decode()
+    assert "Tu contraseña actual no es correcta" in response.content.decode()
     user.refresh_from_db()
     assert user.check_password(DEFAULT_PASSWORD)

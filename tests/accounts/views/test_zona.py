@@ -33,7 +33,10 @@ def test_the_card_shows_the_zona_between_municipio_and_puesto(logged_client, use
 
     body = logged_client.get(reverse("cedula:card"), HTTP_HX_REQUEST="true").content.decode()
 
-    assert '<dt class="col-5 col-lg-4">Zona</dt><dd class="col-7 col-lg-8" data-field="zona">03</dd>' in body
+    assert (
+        '<dt class="col-12 col-sm-5 col-lg-4">Zona</dt>'
+        '<dd class="col-12 col-sm-7 col-lg-8" data-field="zona">03</dd>' in body
+    )
     assert (
         body.index('data-field="municipio"')
         < body.index('data-field="zona"')

@@ -5,12 +5,12 @@ from __future__ import annotations
 from datetime import timedelta
 
 from django.conf import settings
-from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from accounts.counters import counter_hit, counter_refund
 from accounts.models import AuditEntry, EventLink, User
 from accounts.services.audit import audit_record
 from accounts.throttling import ip_bucket
@@ -51,16 +51,26 @@ def _event_key(link: EventLink, ip: str) -> str:
     return f"signup:event:{link.pk}:ip:{ip_bucket(ip)}"
 
 
-def event_signup_is_blocked(*, link: EventLink, ip: str) -> bool:
-    return int(cache.get(_event_key(link, ip), 0)) >= settings.SIGNUP_EVENT_IP_MAX
+def event_signup_reserve(*, link: EventLink, ip: str) -> bool:
+    """Reserve one sign-up on the link for this address; False when its limit or cap is spent.
+
+    Atomic like the general limit (accounts/counters.py): the per-address count is a
+    conditional UPDATE, and so is the link's total, so parallel sign-ups through one
+    link cannot overrun either. ``event_signup_release`` gives both back.
+    """
+    window, limit = settings.SIGNUP_THROTTLE_WINDOW_SECONDS, settings.SIGNUP_EVENT_IP_MAX
+    if counter_hit(_event_key(link, ip), window=window, limit=limit) is None:
+        return False
+    taken = EventLink.objects.filter(pk=link.pk, signups__lt=F("max_signups")).update(
+        signups=F("signups") + 1
+    )
+    if not taken:
+        counter_refund(_event_key(link, ip))
+        return False
+    return True
 
 
-def event_signup_record(*, link: EventLink, ip: str) -> None:
-    """Count one sign-up against the link's per-IP window and its total cap."""
-    key, window = _event_key(link, ip), settings.SIGNUP_THROTTLE_WINDOW_SECONDS
-    cache.add(key, 0, timeout=window)  # the window starts at the first sign-up
-    try:
-        cache.incr(key)
-    except ValueError:  # expired between add() and incr()
-        cache.set(key, 1, timeout=window)
-    EventLink.objects.filter(pk=link.pk).update(signups=F("signups") + 1)
+def event_signup_release(*, link: EventLink, ip: str) -> None:
+    """Give back a reservation whose sign-up did not happen."""
+    counter_refund(_event_key(link, ip))
+    EventLink.objects.filter(pk=link.pk, signups__gt=0).update(signups=F("signups") - 1)

@@ -14,7 +14,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from accounts.forms import LoginForm, RegistrationForm
 from accounts.selectors.users import user_by_referral_code
-from accounts.services.events import event_link_for, event_signup_is_blocked, event_signup_record
+from accounts.services.events import event_link_for, event_signup_release, event_signup_reserve
 from accounts.services.users import user_register
 from accounts.throttling import client_ip, membership_probe_allowed, signup_release, signup_reserve
 from accounts.views.common import safe_next
@@ -59,7 +59,8 @@ def register(request: HttpRequest) -> HttpResponse:
         ip = client_ip(request)
         # Reserved before the account exists, so parallel signups cannot overrun it; a
         # rally's link has its own, higher limit instead (accounts.services.events).
-        blocked = event_signup_is_blocked(link=event, ip=ip) if event else not signup_reserve(ip=ip)
+        reserved = event_signup_reserve(link=event, ip=ip) if event else signup_reserve(ip=ip)
+        blocked = not reserved
         if blocked:
             form.is_valid()  # keep what was typed, with its own errors
             form.add_error(
@@ -81,7 +82,9 @@ def register(request: HttpRequest) -> HttpResponse:
             except ValidationError as error:
                 form.add_error(None, error)
         if user is None:
-            if not event:
+            if event:
+                event_signup_release(link=event, ip=ip)
+            else:
                 signup_release(ip=ip)
             if form.says_cedula_taken and not membership_probe_allowed(ip=ip):
                 # Too many "already a member" answers from here: stop answering that.
@@ -89,8 +92,6 @@ def register(request: HttpRequest) -> HttpResponse:
                 form.add_error(None, PROBE_THROTTLED_MESSAGE)
                 return _register_page(request, form, event=event, status=429)
         else:
-            if event:
-                event_signup_record(link=event, ip=ip)
             auth_login(request, user, backend="django.contrib.auth.backends.ModelBackend")
             messages.success(request, "¡Bienvenido! Tu cuenta quedó creada.")
             return redirect("accounts:home")

@@ -109,3 +109,39 @@ def test_rapid_refresh_posts_start_one_lookup_per_cooldown(live_server, settings
     from accounts.services.cedulas import _budget_key
 
     assert counter_value(_budget_key(member)) == 1, "more than one refresh was charged"
+
+
+def test_parallel_signups_through_a_rally_link_stop_at_its_limit(live_server, settings):
+    from datetime import timedelta
+
+    from accounts.models import EventLink
+
+    settings.SIGNUP_EVENT_IP_MAX = 5
+    leader = LeaderFactory()
+    link = EventLink.objects.create(
+        leader=leader, name="Mitin", expires_at=timezone.now() + timedelta(hours=2), max_signups=1000
+    )
+    register = reverse("accounts:register") + f"?evento={link.token}"
+    clients = [Browser(live_server.url) for _ in range(12)]
+    tokens = [c.token(register) for c in clients]
+
+    def signup(i: int) -> int:
+        data = {
+            "nombre_completo": "Asistente del Mitin",
+            "cedula": str(72_000_000 + i),
+            "telefono": "3001234567",
+            "password1": "clave-segura-987",
+            "password2": "clave-segura-987",
+            "accepted_data_policy": "on",
+            "evento": link.token,
+        }
+        return clients[i].post(register, data, tokens[i])
+
+    statuses = _parallel(12, 6, signup)
+    created = User.objects.filter(cedula__startswith="720000")
+    print(f"12 parallel rally signups: created={created.count()} statuses={sorted(statuses)}")
+    assert created.count() == 5
+    assert statuses.count(429) == 7
+    assert set(created.values_list("referred_by", flat=True)) == {leader.pk}
+    link.refresh_from_db()
+    assert link.signups == 5

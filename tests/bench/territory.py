@@ -65,7 +65,16 @@ def build(members: int, seed: int = 12) -> dict:
     rng = random.Random(seed)
     HAS_ZONA = any(f.name == "zona" for f in CedulaInfo._meta.get_fields())
     password = make_password("bench-no-login")
-    root = User.objects.create_user("90000000", password="bench", nombre_completo="Líder Raíz", role="LEADER")
+    from django.conf import settings
+
+    # The leader has accepted the current data policy, or every page redirects to accept it.
+    root = User.objects.create_user(
+        "90000000",
+        password="bench",
+        nombre_completo="Líder Raíz",
+        role="LEADER",
+        data_policy_version=settings.DATA_POLICY_VERSION,
+    )
     CedulaInfo.objects.filter(user=root).delete()  # the signal's row; the root's own census is not counted
 
     places = []

@@ -46,7 +46,7 @@ test-faults: setup check-rabbitmq
 
 # Everything that needs neither RabbitMQ nor Chromium (no broker check, no browser install).
 test-fast: venv
-	@DJANGO_SETTINGS_MODULE=site_config.settings.test $(VENV)/bin/pytest -m "not broker and not browser and not e2e and not faults" $(PYTEST_ARGS)
+	@DJANGO_SETTINGS_MODULE=site_config.settings.test $(VENV)/bin/pytest -m "not broker and not browser and not e2e and not faults and not slow" $(PYTEST_ARGS)
 
 lint: venv
 	@$(VENV)/bin/ruff check .

@@ -91,6 +91,7 @@ def no_signup_budget(settings):
     settings.SIGNUP_PROBE_IP_MAX = 10**6
 
 
+@pytest.mark.slow
 @settings(max_examples=260, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=_payload(REGISTRATION_FIELDS), encoding=ENCODINGS)
 def test_hostile_registration_payloads_never_give_a_500(no_signup_budget, data, encoding):
@@ -100,6 +101,7 @@ def test_hostile_registration_payloads_never_give_a_500(no_signup_budget, data, 
     assert response.status_code in (200, 302, 400, 429), response.status_code
 
 
+@pytest.mark.slow
 @settings(max_examples=260, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=_payload(PROFILE_FIELDS), encoding=ENCODINGS)
 def test_hostile_profile_payloads_never_give_a_500(data, encoding):

@@ -60,6 +60,7 @@ def scratch_databases():
         _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+@pytest.mark.slow
 def test_pg_dump_and_pg_restore_bring_back_every_member(scratch_databases, tmp_path):
     assert shutil.which("pg_dump") and shutil.which("pg_restore"), "postgresql-client is needed"
     source, target = scratch_databases

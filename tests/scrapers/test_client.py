@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import threading
 import time
 
 import psutil
@@ -18,23 +17,9 @@ import pytest
 from scrapers.browser import DESKTOP_CHROME_UA, BrowserPool
 from scrapers.client import ClientConfig, RegistraduriaClient
 from scrapers.registraduria import LookupStatus
+from tests.fixtures.client import LoopThread
 
 pytestmark = pytest.mark.browser
-
-
-class LoopThread:
-    def __init__(self) -> None:
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_forever, name="test-event-loop", daemon=True)
-        self.thread.start()
-
-    def run(self, coro, timeout: float = 60):
-        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
-
-    def stop(self) -> None:
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(10)
-        self.loop.close()
 
 
 @pytest.fixture(scope="module")

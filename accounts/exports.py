@@ -63,9 +63,9 @@ def referral_csv_rows(referrals, *, census: bool) -> Iterator[list[str]]:
             else ["Sin consultar", "", "", "", "", "", "", "", "", ""]
         )
         yield [
-            referral.nombre_completo,
+            referral.shown_nombre,
             referral.cedula,
-            referral.telefono,
+            referral.shown_telefono,
             _local(referral.date_joined),
             *(census_cells if census else []),
         ]
@@ -103,9 +103,9 @@ def network_rows(members) -> Iterator[list[str]]:
         info = getattr(member, "cedula_info", None)
         place = [getattr(info, name, "") for name in columns] if info else [""] * len(columns)
         yield [
-            member.nombre_completo,
+            member.shown_nombre,
             member.cedula,
-            member.telefono,
+            member.shown_telefono,
             str(member.depth),
             Outcome.LABELS.get(member.outcome, ""),
             *place,

@@ -439,6 +439,9 @@ class ContactImport(models.Model):
     created = models.PositiveIntegerField("contactos creados", default=0)
     rejected = models.PositiveIntegerField("filas rechazadas", default=0)
     lookups_sent = models.PositiveIntegerField("consultas enviadas", default=0)
+    # Taken from the leader's daily lookup budget at the confirmation; what was not
+    # sent is given back when the import ends.
+    lookups_reserved = models.PositiveIntegerField("consultas reservadas", default=0)
     started_at = models.DateTimeField("iniciada el", null=True, blank=True)
     finished_at = models.DateTimeField("terminada el", null=True, blank=True)
     error = models.CharField("error", max_length=255, blank=True)

@@ -266,7 +266,7 @@ if WORKER_METRICS:
         "dramatiq.middleware.prometheus.Prometheus",
         "actors.metrics.MetricsGuard",
     ]
-DRAMATIQ_AUTODISCOVER_MODULES = ["lookups"]
+DRAMATIQ_AUTODISCOVER_MODULES = ["lookups", "contact_imports"]
 DRAMATIQ_TASKS_DATABASE = "default"
 
 # ------------------------------------------------------------------------------

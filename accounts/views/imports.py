@@ -169,6 +169,7 @@ def import_discard(request: HttpRequest) -> HttpResponse:
     draft = _draft(request)
     if draft is not None:
         draft.path.unlink(missing_ok=True)
+        draft.table_path.unlink(missing_ok=True)
     request.session.pop(_SESSION_KEY, None)
     messages.info(request, "Descartamos el archivo. No se importó nada.")
     return redirect("accounts:imports")

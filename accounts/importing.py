@@ -346,6 +346,10 @@ class RowCheck:
     def reason(self) -> str:
         return " ".join(self.reasons)
 
+    @property
+    def filled_cells(self) -> list[str]:
+        return [cell for cell in self.cells if cell]
+
 
 def _cell(cells: list[str], index: int | None) -> str:
     if index is None or index >= len(cells):

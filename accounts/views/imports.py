@@ -147,7 +147,8 @@ def import_review(request: HttpRequest) -> HttpResponse:
             "draft": draft,
             "table": table,
             "header": table.header,
-            "preview": table.rows[:PREVIEW_ROWS],
+            # Padded: a row's trailing blank cells were dropped when it was read.
+            "preview": [(n, cells + [""] * (width - len(cells))) for n, cells in table.rows[:PREVIEW_ROWS]],
             "row_count": len(table.rows),
             "columns": columns,
             "roles": [(role, ROLE_LABELS[role], columns.get(role)) for role in ROLES],

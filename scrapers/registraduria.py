@@ -48,6 +48,9 @@ class LookupResult:
     ``raw`` the reply body capped at 64 KB, ``source`` which site answered (a name of
     ``scrapers.sources.SOURCES``), ``timed_out`` whether our own
     deadline (or a page timeout) ended the lookup, ``error`` an operator-facing detail.
+    ``deferred`` is set when no source was asked at all because the fleet's politeness said
+    not now (``circuit_open`` or ``rate_limited``, ``scrapers.politeness``); ``retry_after`` then
+    says in how many seconds to try again. Such a result is no attempt: nothing reached the site.
     """
 
     status: LookupStatus
@@ -66,6 +69,8 @@ class LookupResult:
     source: str = ""
     timed_out: bool = False
     error: str = ""
+    deferred: str = ""
+    retry_after: float = 0.0
 
     @property
     def is_transient(self) -> bool:

@@ -7,6 +7,9 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat requirements/*.txt | sha1sum | cut -c1-12)
 export DJANGO_SETTINGS_MODULE ?= site_config.settings.local
+# Keep bytecode (and pytest's rewritten test modules) between runs even where the shell
+# sets PYTHONDONTWRITEBYTECODE: recompiling ~280 test modules costs ~10 s per run.
+unexport PYTHONDONTWRITEBYTECODE
 
 .PHONY: setup venv chromium migrate run test test-fast test-faults lint format check-rabbitmq image
 
@@ -44,9 +47,11 @@ test: setup check-rabbitmq
 test-faults: setup check-rabbitmq
 	@DJANGO_SETTINGS_MODULE=site_config.settings.test $(VENV)/bin/pytest -m faults tests/faults -s $(PYTEST_ARGS)
 
-# Everything that needs neither RabbitMQ nor Chromium (no broker check, no browser install).
+# Everything that needs neither RabbitMQ nor Chromium (no broker check, no browser install),
+# on FAST_WORKERS processes (pytest-xdist; each has its own SQLite file and queue prefix).
+FAST_WORKERS ?= 2
 test-fast: venv
-	@DJANGO_SETTINGS_MODULE=site_config.settings.test $(VENV)/bin/pytest -m "not broker and not browser and not e2e and not faults and not slow" $(PYTEST_ARGS)
+	@FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-60} DJANGO_SETTINGS_MODULE=site_config.settings.test $(VENV)/bin/pytest -n $(FAST_WORKERS) -m "not broker and not browser and not e2e and not faults and not slow" $(PYTEST_ARGS)
 
 lint: venv
 	@$(VENV)/bin/ruff check .

@@ -11,7 +11,7 @@ export DJANGO_SETTINGS_MODULE ?= site_config.settings.local
 # sets PYTHONDONTWRITEBYTECODE: recompiling ~280 test modules costs ~10 s per run.
 unexport PYTHONDONTWRITEBYTECODE
 
-.PHONY: setup venv chromium migrate run test test-fast test-faults lint format check-rabbitmq image
+.PHONY: setup venv chromium migrate run test test-fast test-faults lint format check-rabbitmq ensure-redis image
 
 setup: venv chromium
 
@@ -34,17 +34,22 @@ migrate: venv
 check-rabbitmq: venv
 	@$(PY) compose/local/check_rabbitmq.py
 
+# Redis holds the fleet's shared counters (hourly captcha budget, per-source rate limits and
+# breakers); a local one is started when REDIS_URL points here and nothing answers.
+ensure-redis:
+	@bash compose/local/ensure_redis.sh
+
 # compose/local/run.py is honcho with a graceful stop: Ctrl-C lets in-flight lookups
 # finish (up to the worker's shutdown timeout) and ends without "make: *** Error 130".
-run: setup migrate check-rabbitmq
+run: setup migrate check-rabbitmq ensure-redis
 	@echo "PaginaMadre: http://127.0.0.1:$${WEB_PORT:-8000}  (replica: http://127.0.0.1:$${REPLICA_PORT:-8001}/censo/consultar/)"
 	@$(PY) compose/local/run.py --procfile compose/local/Procfile
 
-test: setup check-rabbitmq
+test: setup check-rabbitmq ensure-redis
 	@DJANGO_SETTINGS_MODULE=site_config.settings.test $(VENV)/bin/pytest -m "not faults" $(PYTEST_ARGS)
 
 # Faults injected into private copies of RabbitMQ and PostgreSQL (tests/faults/), ~minutes.
-test-faults: setup check-rabbitmq
+test-faults: setup check-rabbitmq ensure-redis
 	@DJANGO_SETTINGS_MODULE=site_config.settings.test $(VENV)/bin/pytest -m faults tests/faults -s $(PYTEST_ARGS)
 
 # Everything that needs neither RabbitMQ nor Chromium (no broker check, no browser install),

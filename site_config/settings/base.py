@@ -232,6 +232,10 @@ def _amqp_with_timeouts(url: str) -> str:
     return urlunsplit(parts._replace(query=urlencode(query)))
 
 
+# Redis: short-lived state the whole fleet shares (the hourly captcha budget, per-source rate
+# limits and circuit breakers). Nothing in it must survive a restart (docs/operations.md#redis).
+REDIS_URL = env("REDIS_URL", default="redis://127.0.0.1:6379/0")
+
 # Every connection (Dramatiq's, bulk publishing, dead-letter tools) uses this URL.
 RABBITMQ_URL = _amqp_with_timeouts(env("RABBITMQ_URL", default="amqp://guest:guest@127.0.0.1:5672/"))
 DRAMATIQ_BROKER = {

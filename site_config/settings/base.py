@@ -335,7 +335,6 @@ BROWSER_PAGE_MAX_USES = env.int("BROWSER_PAGE_MAX_USES", default=200)
 # Politeness towards the Registraduría, shared by the whole fleet on Redis
 # (scrapers/politeness.py, docs/pipeline.md#politeness). Redis unreachable: fail open.
 # ------------------------------------------------------------------------------
-REDIS_URL = env("REDIS_URL", default="redis://127.0.0.1:6379/0")
 # Every key starts with it, so deployments or test runs may share one Redis database.
 POLITENESS_KEY_PREFIX = env("POLITENESS_KEY_PREFIX", default="paginamadre:")
 # Lookup attempts per period on each source, fleet-wide, e.g. "wsp=3/second,consultacenso=1/second"

@@ -25,6 +25,7 @@ from .browser import DESKTOP_CHROME_UA, BrowserPool
 from .captcha import CaptchaError, CaptchaSolver, build_solver
 from .chromium import ChromiumNotFound
 from .masking import mask_cedula
+from .politeness import Admission, Politeness
 from .registraduria import LookupResult, LookupStatus
 from .sources import DEFAULT_ORDER
 from .sources import SOURCES as SOURCE_REGISTRY
@@ -83,7 +84,9 @@ class RegistraduriaClient:
     Use as ``async with RegistraduriaClient(config) as client`` or call ``close()`` yourself.
     ``pool`` exposes the browser pool's counters (``pool.stats``). ``solver`` replaces the one
     ``config`` names (the worker passes it wrapped for metrics); ``on_pages_in_use`` is called with
-    the number of pages lent out whenever it changes.
+    the number of pages lent out whenever it changes. ``politeness`` (``scrapers.politeness``)
+    gates every attempt on a source: the fleet-wide rate limit and circuit breaker; without it
+    every source is always asked.
     """
 
     def __init__(
@@ -92,6 +95,7 @@ class RegistraduriaClient:
         *,
         solver: CaptchaSolver | None = None,
         on_pages_in_use: Callable[[int], None] | None = None,
+        politeness: Politeness | None = None,
     ) -> None:
         self.config = config
         self.pool = BrowserPool(
@@ -102,6 +106,7 @@ class RegistraduriaClient:
             on_pages_in_use=on_pages_in_use,
         )
         self._solver: CaptchaSolver | None = solver
+        self.politeness = politeness
 
     async def __aenter__(self) -> RegistraduriaClient:
         await self.start()
@@ -131,6 +136,8 @@ class RegistraduriaClient:
         solver, self._solver = self._solver, None
         if solver is not None:
             await solver.aclose()
+        if self.politeness is not None:
+            await self.politeness.close()
 
     async def lookup(self, cedula: str, *, source: str | None = None) -> LookupResult:
         """Look ``cedula`` up; ``source`` forces one source instead of ``config.sources`` in order.
@@ -155,7 +162,7 @@ class RegistraduriaClient:
             result.status.value,
             result.source or "-",
             time.monotonic() - started,
-            " timed_out" if result.timed_out else "",
+            " timed_out" if result.timed_out else (f" deferred={result.deferred}" if result.deferred else ""),
             f" error={error!r}" if error else "",
         )
         return result
@@ -189,20 +196,60 @@ class RegistraduriaClient:
         self, number: str, sources: tuple[str, ...], deadline: float, tried: list[str]
     ) -> LookupResult:
         errors: list[str] = []
+        refused: list[Admission] = []
         result = LookupResult(LookupStatus.SITE_ERROR, error="no source configured")
         for index, name in enumerate(sources):
-            tried.append(name)
             # Each source may use half of the time left (the last one all of it), so a hung primary
             # still lets the fallbacks answer, and adding a third source does not shrink the first
             # one's budget (a real captcha solve alone takes 15-40 s).
             share = (deadline - time.monotonic()) / min(2, len(sources) - index)
+            # The rate limit may take half of this source's share: the attempt keeps the rest.
+            admission = await self._admit(name, deadline, share / 2)
+            if admission is not None and not admission.allowed:
+                # Open circuit or no permit in time: the next source, without a page or a solve.
+                refused.append(admission)
+                continue
+            tried.append(name)
+            share = (deadline - time.monotonic()) / min(2, len(sources) - index)
             result = await self._lookup_source(name, number, share)
+            if admission is not None and self.politeness is not None:
+                await self.politeness.record(admission, result)
             if result.status not in FALLBACK_STATUSES:
                 return result
             errors.append(f"{name}: {result.error or result.status.value}")
+        if refused and not tried:
+            return await self._deferred(refused)
         if len(errors) > 1:
             result = replace(result, error="; ".join(errors))
         return result
+
+    async def _admit(self, name: str, deadline: float, share: float) -> Admission | None:
+        if self.politeness is None:
+            return None
+        return await self.politeness.admit(name, deadline=deadline, max_wait=share)
+
+    async def _deferred(self, refused: list[Admission]) -> LookupResult:
+        """No source may be asked now: say when to come back, spread by the queue in front.
+
+        With every circuit open, the callers deferred towards the same reopening are numbered
+        (fleet-wide) and each comes back one rate-limit permit after the one before, so the
+        backlog neither stampedes the probe nor loses its order.
+        """
+        first = min(refused, key=lambda a: a.retry_after)
+        retry_after = first.retry_after
+        if all(a.reason == "circuit_open" for a in refused) and self.politeness is not None:
+            spacing = self.politeness.seconds_per_permit(first.source)
+            if spacing:
+                position = await self.politeness.position(first.source, retry_after)
+                retry_after += (position - 1) * spacing
+        reason = "circuit_open" if all(a.reason == "circuit_open" for a in refused) else "rate_limited"
+        detail = ", ".join(f"{a.source} {a.reason} {a.retry_after:.0f}s" for a in refused)
+        return LookupResult(
+            LookupStatus.SITE_ERROR,
+            deferred=reason,
+            retry_after=max(1.0, retry_after),
+            error=f"not sent: {detail}",
+        )
 
     async def _lookup_source(self, name: str, number: str, budget: float) -> LookupResult:
         source = SOURCE_REGISTRY.get(name)

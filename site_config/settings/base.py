@@ -232,6 +232,10 @@ def _amqp_with_timeouts(url: str) -> str:
     return urlunsplit(parts._replace(query=urlencode(query)))
 
 
+# Redis: short-lived state the whole fleet shares (the hourly captcha budget, per-source rate
+# limits and circuit breakers). Nothing in it must survive a restart (docs/operations.md#redis).
+REDIS_URL = env("REDIS_URL", default="redis://127.0.0.1:6379/0")
+
 # Every connection (Dramatiq's, bulk publishing, dead-letter tools) uses this URL.
 RABBITMQ_URL = _amqp_with_timeouts(env("RABBITMQ_URL", default="amqp://guest:guest@127.0.0.1:5672/"))
 DRAMATIQ_BROKER = {
@@ -337,6 +341,24 @@ CAPTCHA_DAILY_BUDGET = env.int("CAPTCHA_DAILY_BUDGET", default=0)
 CHROMIUM_PATH = env("CHROMIUM_PATH", default="")
 BROWSER_PAGE_POOL_SIZE = env.int("BROWSER_PAGE_POOL_SIZE", default=8)
 BROWSER_PAGE_MAX_USES = env.int("BROWSER_PAGE_MAX_USES", default=200)
+
+# ------------------------------------------------------------------------------
+# Politeness towards the Registraduría, shared by the whole fleet on Redis
+# (scrapers/politeness.py, docs/pipeline.md#politeness). Redis unreachable: fail open.
+# ------------------------------------------------------------------------------
+# Every key starts with it, so deployments or test runs may share one Redis database.
+POLITENESS_KEY_PREFIX = env("POLITENESS_KEY_PREFIX", default="paginamadre:")
+# Lookup attempts per period on each source, fleet-wide, e.g. "wsp=3/second,consultacenso=1/second"
+# (any rate `limits` reads: "100/minute", "1 per 2 seconds"). A source left out has no limit.
+REGISTRADURIA_RATE_LIMITS = env.dict("REGISTRADURIA_RATE_LIMITS", default={})
+# The circuit breaker per source: opens when, within the window, at least MIN_FAILURES attempts
+# were blocked or failed and they were at least FAILURE_RATIO of the attempts; stays open for
+# COOLOFF seconds, then lets one probe through (half-open).
+REGISTRADURIA_BREAKER_ENABLED = env.bool("REGISTRADURIA_BREAKER_ENABLED", default=True)
+REGISTRADURIA_BREAKER_WINDOW_SECONDS = env.float("REGISTRADURIA_BREAKER_WINDOW_SECONDS", default=60.0)
+REGISTRADURIA_BREAKER_MIN_FAILURES = env.int("REGISTRADURIA_BREAKER_MIN_FAILURES", default=5)
+REGISTRADURIA_BREAKER_FAILURE_RATIO = env.float("REGISTRADURIA_BREAKER_FAILURE_RATIO", default=0.5)
+REGISTRADURIA_BREAKER_COOLOFF_SECONDS = env.float("REGISTRADURIA_BREAKER_COOLOFF_SECONDS", default=120.0)
 
 # ------------------------------------------------------------------------------
 # Scheduler

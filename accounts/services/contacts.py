@@ -68,7 +68,9 @@ def contacts_create_batch(
     """
     cedulas = [row.cedula for row in rows]
     persons = dict(User.objects.filter(cedula__in=cedulas).values_list("cedula", "pk"))
-    missing = [c for c in dict.fromkeys(cedulas) if c not in persons]
+    # Sorted: concurrent imports insert overlapping cédulas in one order, so they wait for
+    # each other instead of deadlocking (PostgreSQL locks each conflicting key it meets).
+    missing = sorted(c for c in dict.fromkeys(cedulas) if c not in persons)
     for _ in range(3):  # a referral code collision drops a row silently: insert it again
         if not missing:
             break

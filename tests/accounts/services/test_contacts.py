@@ -191,3 +191,39 @@ def test_deleting_the_leaders_account_removes_their_contacts_but_not_the_shared_
     user_delete_account(user=ana)
     assert list(Contact.objects.values_list("leader_id", flat=True)) == [beto.pk]
     assert CedulaInfo.objects.filter(user__cedula="53000001").exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_leaders_importing_the_same_cedulas_at_the_same_time_cause_one_lookup_each_cedula():
+    import threading
+
+    from django.db import connection
+
+    leaders = [LeaderFactory() for _ in range(4)]
+    rows = [ContactRow(str(53_100_000 + i), "Persona Compartida") for i in range(200)]
+    results, errors = {}, []
+    barrier = threading.Barrier(len(leaders))
+
+    def run(leader):
+        try:
+            barrier.wait()
+            results[leader.pk] = contacts_create_batch(leader=leader, rows=rows)
+        except Exception as exc:
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(leader,)) for leader in leaders]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if connection.vendor == "sqlite":
+        # SQLite takes one writer at a time: a thread may lose the lock race; the others must not.
+        errors = [e for e in errors if "locked" not in str(e)]
+    assert not errors
+    sent = [pk for result in results.values() for pk in result.to_look_up]
+    assert len(sent) == len(set(sent)) == 200  # each new cédula sent once, by exactly one import
+    assert User.objects.filter(cedula__startswith="531").count() == 200
+    assert CedulaInfo.objects.filter(user__cedula__startswith="531").count() == 200
+    assert Contact.objects.filter(person__cedula__startswith="531").count() == 200 * len(results)

@@ -331,3 +331,17 @@ def test_the_data_policy_gate_stops_importar_until_accepted(leader_client):
     User.objects.filter(pk=leader_client.leader.pk).update(data_policy_version="old")
     response = leader_client.get(reverse("accounts:imports"))
     assert response.status_code == 302 and reverse("accounts:accept_policy") in response["Location"]
+
+
+def test_operators_read_the_consent_record_in_the_admin_and_the_view_is_audited(
+    leader_client, published, django_capture_on_commit_callbacks
+):
+    imp = _done_import(leader_client, published, django_capture_on_commit_callbacks)
+    staff = Client()
+    operator = LeaderFactory(is_staff=True, is_superuser=True)
+    staff.force_login(operator)
+    page = staff.get(reverse("admin:accounts_contactimport_change", args=[imp.pk])).content.decode()
+    assert imp.file_sha256 in page and "Ley 1581 de 2012" in page
+    assert staff.get(reverse("admin:accounts_contactimport_changelist")).status_code == 200
+    assert AuditEntry.objects.filter(actor=operator, target=f"contactimport:{imp.pk}").exists()
+    assert staff.post(reverse("admin:accounts_contactimport_delete", args=[imp.pk])).status_code == 403

@@ -44,7 +44,7 @@ from accounts.services.audit import audit_record, mask_ip
 from accounts.services.cedulas import cedula_mark_unsent
 from accounts.services.contacts import ContactRow, contacts_create_batch
 from actors import sending
-from actors.queues import QUEUE_REFRESH
+from actors.queues import IMPORT_ACTOR_NAME, QUEUE_REFRESH
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +55,6 @@ CONSENT_STATEMENT = (
     "conforme a la Ley 1581 de 2012 y el Decreto 1377 de 2013, y que puedo demostrarla si se me pide."
 )
 _DRAFT_MAX_AGE = timedelta(hours=24)
-_ACTOR_NAME = "import_contacts"
 
 
 class ImportRefused(Exception):
@@ -308,7 +307,7 @@ def import_confirm(
 
 def _send_import(import_id: int) -> None:
     try:
-        sending.send_import(import_id=import_id, queue=QUEUE_REFRESH, actor_name=_ACTOR_NAME)
+        sending.send_import(import_id=import_id, queue=QUEUE_REFRESH, actor_name=IMPORT_ACTOR_NAME)
     except Exception:
         log.warning("import message not sent id=%s: broker unavailable", import_id, exc_info=True)
         contact_import = ContactImport.objects.filter(pk=import_id).first()
@@ -401,6 +400,15 @@ def _run_batch(contact_import: ContactImport, batch: list[RowCheck]) -> list[int
         rejected=F("rejected") + len(batch) - created,
     )
     return result.to_look_up if result else []
+
+
+def contact_import_fail(*, import_id: int, detail: str) -> None:
+    """End an import that cannot go on (its message ran out of retries): the leader reads "Falló"."""
+    contact_import = (
+        ContactImport.objects.filter(pk=import_id).exclude(status=ContactImport.Status.DONE).first()
+    )
+    if contact_import is not None:
+        _finish(contact_import, failed=detail)
 
 
 def _finish(contact_import: ContactImport, *, failed: str = "") -> None:

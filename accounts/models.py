@@ -112,6 +112,11 @@ class User(AbstractBaseUser, PermissionsMixin):
         return getattr(self, "contact_nombre", None) or self.nombre_completo
 
     @property
+    def shown_joined(self):
+        # A contact's date is when the viewer's side added them, not when the shared row was made.
+        return getattr(self, "contact_since", None) or self.date_joined
+
+    @property
     def shown_telefono(self) -> str:
         if self.is_contact:
             return getattr(self, "contact_telefono", None) or ""

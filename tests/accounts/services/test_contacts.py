@@ -80,8 +80,11 @@ def test_neither_leader_sees_the_name_or_phone_the_other_gave():
     ana, beto = LeaderFactory(), LeaderFactory()
     contacts_create_batch(leader=ana, rows=[ContactRow("53000001", "Rosa Elena", "3005550001")])
     contacts_create_batch(leader=beto, rows=[ContactRow("53000001", "Rosita", "3110000000")])
+    Contact.objects.filter(leader=beto).update(created_at=timezone.now() + timedelta(days=3))
     (seen_by_ana,) = network_members(viewer=ana)
     (seen_by_beto,) = network_members(viewer=beto)
+    # Not even when the other leader added them.
+    assert seen_by_beto.shown_joined - seen_by_ana.shown_joined > timedelta(days=2)
     assert (seen_by_ana.shown_nombre, seen_by_ana.shown_telefono) == ("Rosa Elena", "3005550001")
     assert (seen_by_beto.shown_nombre, seen_by_beto.shown_telefono) == ("Rosita", "3110000000")
     # Searching by the other leader's name finds nothing.

@@ -55,6 +55,7 @@ CONSENT_STATEMENT = (
     "conforme a la Ley 1581 de 2012 y el Decreto 1377 de 2013, y que puedo demostrarla si se me pide."
 )
 _DRAFT_MAX_AGE = timedelta(hours=24)
+REASON_REGISTERED = "Se registró en el portal mientras importábamos tu archivo."
 
 
 class ImportRefused(Exception):
@@ -379,8 +380,9 @@ def _run_batch(contact_import: ContactImport, batch: list[RowCheck]) -> list[int
             outcome, reason, person = ImportRow.Outcome.CREATED, "", result.persons[check.cedula]
             created += 1
         else:
-            # A row fine in the preview whose cédula got into the network meanwhile.
-            reason = check.reason or REASON_IN_NETWORK
+            # A row fine when checked whose cédula registered, or got into the network, meanwhile.
+            registered = result is not None and check.cedula in result.members
+            reason = check.reason or (REASON_REGISTERED if registered else REASON_IN_NETWORK)
             outcome, person = ImportRow.Outcome.REJECTED, None
         rows.append(
             ImportRow(

@@ -230,3 +230,12 @@ def test_leaders_importing_the_same_cedulas_at_the_same_time_cause_one_lookup_ea
     assert User.objects.filter(cedula__startswith="531").count() == 200
     assert CedulaInfo.objects.filter(user__cedula__startswith="531").count() == 200
     assert Contact.objects.filter(person__cedula__startswith="531").count() == 200 * len(results)
+
+
+def test_a_cedula_that_registered_since_the_check_gets_no_contact_and_no_lookup():
+    leader = LeaderFactory()
+    member = UserFactory(cedula="53000005")
+    result = contacts_create_batch(leader=leader, rows=[ContactRow("53000005", "Persona Registrada")])
+    assert result.members == {"53000005"} and result.created == set() and result.to_look_up == []
+    assert not Contact.objects.exists()
+    assert User.objects.get(pk=member.pk).is_contact is False

@@ -239,3 +239,15 @@ def test_a_cedula_that_registered_since_the_check_gets_no_contact_and_no_lookup(
     assert result.members == {"53000005"} and result.created == set() and result.to_look_up == []
     assert not Contact.objects.exists()
     assert User.objects.get(pk=member.pk).is_contact is False
+
+
+def test_mis_datos_of_a_contact_who_registered_names_the_leaders_who_had_them_on_a_list(client, sent):
+    ana = LeaderFactory(nombre_completo="Ana Lideresa")
+    beto = LeaderFactory(nombre_completo="Beto Líder")
+    contacts_create_batch(leader=ana, rows=[ContactRow("53000001", "Rosa Elena", "3005550001")])
+    contacts_create_batch(leader=beto, rows=[ContactRow("53000001", "Rosita", "3110000000")])
+    client.post(reverse("accounts:register"), SIGNUP)
+    data = client.get(reverse("accounts:my_data_json")).json()
+    assert [c["lider"] for c in data["contact_of"]] == ["Ana Lideresa", "Beto Líder"]
+    assert "Rosita" not in str(data) and "3110000000" not in str(data)
+    assert "Ana Lideresa" in client.get(reverse("accounts:my_data")).content.decode()

@@ -12,7 +12,11 @@ class ContactImportAdmin(AuditedChangeViewMixin, admin.ModelAdmin):
     list_filter = ("status", "created_at")
     search_fields = ("file_name", "file_sha256", "leader__cedula")
     raw_id_fields = ("leader",)
-    readonly_fields = [f.name for f in ContactImport._meta.fields]
+    exclude = ("staged",)  # up to a few MB of rows; the report has them
+    readonly_fields = [f.name for f in ContactImport._meta.fields if f.name != "staged"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).defer("staged")
 
     def has_add_permission(self, request) -> bool:
         return False

@@ -21,11 +21,6 @@ pytestmark = pytest.mark.django_db
 HEADER = ["Cédula", "Nombre", "Celular"]
 
 
-@pytest.fixture(autouse=True)
-def _upload_dir(tmp_path, settings):
-    settings.IMPORT_UPLOAD_DIR = str(tmp_path / "imports")
-
-
 @pytest.fixture
 def published(monkeypatch):
     """What the import publishes, instead of RabbitMQ (tests/e2e/test_import_browser.py uses the real one)."""

@@ -270,7 +270,7 @@ if WORKER_METRICS:
         "dramatiq.middleware.prometheus.Prometheus",
         "actors.metrics.MetricsGuard",
     ]
-DRAMATIQ_AUTODISCOVER_MODULES = ["lookups"]
+DRAMATIQ_AUTODISCOVER_MODULES = ["lookups", "contact_imports"]
 DRAMATIQ_TASKS_DATABASE = "default"
 
 # ------------------------------------------------------------------------------
@@ -297,6 +297,17 @@ LOOKUP_REFRESH_RATE_WINDOW_SECONDS = env.int("LOOKUP_REFRESH_RATE_WINDOW_SECONDS
 # Territorio exports hand out many members' data and cost seconds of CPU each (docs/network.md).
 NETWORK_EXPORT_RATE_LIMIT = env.int("NETWORK_EXPORT_RATE_LIMIT", default=30)
 NETWORK_EXPORT_RATE_WINDOW_SECONDS = env.int("NETWORK_EXPORT_RATE_WINDOW_SECONDS", default=3600)
+# Importar (issue 14, docs/import.md): a leader's spreadsheet of contacts.
+IMPORT_MAX_FILE_BYTES = env.int("IMPORT_MAX_FILE_BYTES", default=5 * 1024 * 1024)
+IMPORT_MAX_ROWS = env.int("IMPORT_MAX_ROWS", default=20_000)
+# What an XLSX (a zip) may unpack to: a few MB of file cannot become gigabytes in memory.
+IMPORT_MAX_UNZIPPED_BYTES = env.int("IMPORT_MAX_UNZIPPED_BYTES", default=100 * 1024 * 1024)
+IMPORT_MAX_IN_FLIGHT = env.int("IMPORT_MAX_IN_FLIGHT", default=1)
+IMPORT_DAILY_LOOKUP_BUDGET = env.int("IMPORT_DAILY_LOOKUP_BUDGET", default=20_000)
+IMPORT_UPLOADS_PER_HOUR = env.int("IMPORT_UPLOADS_PER_HOUR", default=30)
+IMPORT_BATCH_SIZE = env.int("IMPORT_BATCH_SIZE", default=1000)
+# Where an uploaded file waits between the preview and the confirmation (then removed).
+IMPORT_UPLOAD_DIR = env("IMPORT_UPLOAD_DIR", default=str(BASE_DIR / "var" / "imports"))
 
 # /healthz fails when the oldest signup lookup has waited longer than this.
 HEALTH_MAX_LOOKUP_AGE_SECONDS = env.int("HEALTH_MAX_LOOKUP_AGE_SECONDS", default=120)

@@ -211,7 +211,12 @@ class RegistraduriaClient:
                 continue
             tried.append(name)
             share = (deadline - time.monotonic()) / min(2, len(sources) - index)
-            result = await self._lookup_source(name, number, share)
+            try:
+                result = await self._lookup_source(name, number, share)
+            except BaseException:
+                if admission is not None and self.politeness is not None:
+                    self.politeness.release(admission)
+                raise
             if admission is not None and self.politeness is not None:
                 await self.politeness.record(admission, result)
             if result.status not in FALLBACK_STATUSES:

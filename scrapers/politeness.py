@@ -54,6 +54,7 @@ STATES = (CLOSED, HALF_OPEN, OPEN)
 SUCCESS, FAILURE, NEUTRAL = "success", "failure", "neutral"
 
 REDIS_TIMEOUT_SECONDS = 0.5  # one Redis round trip; a lookup never waits longer on a dead Redis
+REDIS_MAX_CONNECTIONS = 16  # per worker process
 
 
 @dataclass(frozen=True)
@@ -215,11 +216,17 @@ class Politeness:
         self.config = config
         self._rates = config.rate_items()
         self._on_event = on_event
-        self._redis = aioredis.Redis.from_url(
-            config.redis_url,
-            socket_connect_timeout=REDIS_TIMEOUT_SECONDS,
-            socket_timeout=REDIS_TIMEOUT_SECONDS,
-            health_check_interval=30,
+        # A bounded pool: hundreds of lookups in flight share a few connections (a caller waits
+        # at most one timeout for a free one) instead of opening one each on every worker.
+        self._redis = aioredis.Redis(
+            connection_pool=aioredis.BlockingConnectionPool.from_url(
+                config.redis_url,
+                max_connections=REDIS_MAX_CONNECTIONS,
+                timeout=REDIS_TIMEOUT_SECONDS,
+                socket_connect_timeout=REDIS_TIMEOUT_SECONDS,
+                socket_timeout=REDIS_TIMEOUT_SECONDS,
+                health_check_interval=30,
+            )
         )
         self._allow = self._redis.register_script(_ALLOW_LUA)
         self._record = self._redis.register_script(_RECORD_LUA)
@@ -240,6 +247,7 @@ class Politeness:
         self._waiting: dict[str, int] = {}
         self._down_until = 0.0
         self._down = False
+        self._background: set[asyncio.Task] = set()
 
     # ---- keys ---------------------------------------------------------------------------------
 
@@ -399,6 +407,17 @@ class Politeness:
                 f"; no lookups go to it for {c.cooloff_seconds:g}s" if changed == OPEN else "",
             )
         return after
+
+    def release(self, admission: Admission) -> None:
+        """An attempt ended without a result (cancelled, or the captcha could not be bought): if it
+        held the half-open probe, hand the probe on now rather than after its lease. Best effort,
+        in the background, so it also works from a cancelled task."""
+        if not (admission.allowed and admission.probe) or self._skip_redis():
+            return
+        neutral = LookupResult(LookupStatus.CAPTCHA_REJECTED, error="attempt ended without a result")
+        task = asyncio.ensure_future(self.record(admission, neutral))
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
 
     async def position(self, source: str, retry_after: float) -> int:
         """This caller's place among those deferred towards the same reopening of ``source``

@@ -306,3 +306,37 @@ def test_client_defers_without_a_page_or_a_solve_when_every_circuit_is_open(redi
     # The second in line comes back one permit (0.5 s at 2/s) after the first.
     assert second.retry_after == pytest.approx(first.retry_after + 0.5, abs=0.2)
     assert NoSolver.solves == 0
+
+
+def test_a_probe_whose_attempt_ended_without_a_result_is_handed_on_at_once(redis_prefix):
+    async def scenario():
+        p = Politeness(config(redis_prefix, cooloff_seconds=0.3, probe_timeout_seconds=60))
+        try:
+            await _fail(p, "wsp", 3)
+            await asyncio.sleep(0.4)
+            probe = await p.admit("wsp", deadline=time.monotonic() + 5, max_wait=1)
+            assert probe.probe
+            p.release(probe)  # e.g. the lookup was cancelled while it held the probe
+            await asyncio.sleep(0.1)
+            return await p.admit("wsp", deadline=time.monotonic() + 5, max_wait=1)
+        finally:
+            await p.close()
+
+    assert run(scenario()).probe  # not 60 s later: the next caller probes now
+
+
+def test_many_lookups_in_flight_share_a_bounded_pool(redis_prefix):
+    async def scenario():
+        p = Politeness(config(redis_prefix))
+        try:
+            admissions = await asyncio.gather(
+                *(p.admit("wsp", deadline=time.monotonic() + 5, max_wait=1) for _ in range(200))
+            )
+            pool = p._redis.connection_pool
+            return admissions, len(pool._available_connections) + len(pool._in_use_connections)
+        finally:
+            await p.close()
+
+    admissions, connections = run(scenario())
+    assert all(a.allowed for a in admissions)
+    assert connections <= 16

@@ -340,3 +340,25 @@ def test_many_lookups_in_flight_share_a_bounded_pool(redis_prefix):
     admissions, connections = run(scenario())
     assert all(a.allowed for a in admissions)
     assert connections <= 16
+
+
+def test_client_defers_when_no_source_has_a_permit_before_the_deadline(redis_prefix):
+    """Every source's permit is a minute away: no waiting past the lookup's deadline, no page."""
+    slow = dict.fromkeys(("wsp", "consultacenso", "eleccionescolombia"), "1/minute")
+
+    async def scenario():
+        politeness = Politeness(config(redis_prefix, rate_limits=slow, breaker_enabled=False))
+        for name in slow:  # another worker just took each source's permit
+            assert (await politeness.admit(name, deadline=time.monotonic() + 5, max_wait=1)).allowed
+        client = RegistraduriaClient(ClientConfig(deadline_seconds=4), politeness=politeness)
+        try:
+            started = time.monotonic()
+            result = await client.lookup("1000000001")
+            return result, time.monotonic() - started, client.pool.stats
+        finally:
+            await client.close()
+
+    result, took, stats = run(scenario())
+    assert result.deferred == "rate_limited" and 30 < result.retry_after <= 60
+    assert took < 4  # within the lookup's deadline, not a minute
+    assert stats.pages_created == 0

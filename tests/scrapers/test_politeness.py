@@ -99,8 +99,11 @@ def test_rate_limit_holds_across_two_processes(redis_prefix):
     times = run(scenario())
     assert len(times) == 12
     # Moving window: any 4 permits apart, the 5th comes at least a second after the first.
+    # The times are taken when each caller resumes, which a loaded machine can delay by a
+    # few hundred ms; a fixed-window limiter would still fail this (two bursts at an edge
+    # come ~0 s apart).
     gaps = [times[i + 4] - times[i] for i in range(len(times) - 4)]
-    assert min(gaps) >= 0.95, gaps
+    assert min(gaps) >= 0.7, gaps
     assert times[-1] - times[0] >= 1.9  # 12 permits at 4/s need two full windows
 
 

@@ -105,13 +105,21 @@ def outcome_of(result: LookupResult) -> str:
 
     A failure is what the site did to us: the WAF's block (``BLOCKED``) or a site error (a 5xx,
     an upstream timeout, maintenance, a hung page). Errors of the captcha service are not the
-    site's (their text starts with "captcha", ``scrapers.captcha.CaptchaError``), and neither are
-    a rejected captcha or an expired session: those count neither way. Every answer is a success.
+    site's (their text starts with "captcha", ``scrapers.captcha.CaptchaError``), nor are our own
+    browser's failures (other than a network error reaching the site), a rejected captcha or an
+    expired session: those count neither way. Every answer is a success.
     """
     if result.status is LookupStatus.BLOCKED:
         return FAILURE
     if result.status is LookupStatus.SITE_ERROR:
-        return NEUTRAL if result.error.lower().startswith("captcha") else FAILURE
+        error = result.error.lower()
+        if error.startswith("captcha"):
+            return NEUTRAL
+        if error.startswith("browser:") and "net::err_" not in error:
+            # Our own Chromium failed (a crashed page, a closed target); a network error on the
+            # way to the site (net::ERR_CONNECTION_REFUSED, …) is the site's.
+            return NEUTRAL
+        return FAILURE
     if result.status in (LookupStatus.CAPTCHA_REJECTED, LookupStatus.SESSION_EXPIRED):
         return NEUTRAL
     return SUCCESS

@@ -65,6 +65,18 @@ async def _fail(politeness: Politeness, source: str, times: int, result=BLOCKED)
         (LookupResult(LookupStatus.SITE_ERROR, error="GET 500 twice"), FAILURE),
         (LookupResult(LookupStatus.SITE_ERROR, timed_out=True, error="page timeout: …"), FAILURE),
         (LookupResult(LookupStatus.SITE_ERROR, error="captcha solver: ERROR_ZERO_BALANCE"), NEUTRAL),
+        (
+            LookupResult(
+                LookupStatus.SITE_ERROR, error="browser: Target page, context or browser has been closed"
+            ),
+            NEUTRAL,
+        ),
+        (
+            LookupResult(
+                LookupStatus.SITE_ERROR, error="browser: Page.goto: net::ERR_CONNECTION_REFUSED at …"
+            ),
+            FAILURE,
+        ),
         (LookupResult(LookupStatus.CAPTCHA_REJECTED), NEUTRAL),
         (LookupResult(LookupStatus.SESSION_EXPIRED), NEUTRAL),
         (FOUND, SUCCESS),

@@ -207,12 +207,11 @@ def main() -> None:
     parser.add_argument("--keep-db", action="store_true")
     args = parser.parse_args()
 
-    uploads = tempfile.mkdtemp(prefix="bench-imports-")
+    uploads = tempfile.mkdtemp(prefix="bench-imports-")  # the generated file only
     url = bench_database(DB_NAME)
     env_extra = {
         "LOOKUP_QUEUE_PREFIX": QUEUE_PREFIX,
         "DJANGO_ALLOWED_HOSTS": "testserver",
-        "IMPORT_UPLOAD_DIR": uploads,
         "IMPORT_MAX_ROWS": str(max(20_000, args.rows)),
         "IMPORT_DAILY_LOOKUP_BUDGET": str(max(20_000, args.rows)),
     }

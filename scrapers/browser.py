@@ -14,6 +14,7 @@ import logging
 import os
 import sys
 import threading
+import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 
@@ -120,12 +121,19 @@ class PooledPage:
 
 @dataclass
 class PoolStats:
-    """Counters for tests, benchmarks and operators."""
+    """Counters for tests, benchmarks and operators.
+
+    ``lends`` counts pages lent; ``hold_seconds_max``/``hold_seconds_total`` how long lookups
+    held them (the token-first order keeps every hold well under a second).
+    """
 
     browser_launches: int = 0
     pages_created: int = 0
     pages_retired: int = 0
     pages_in_use: int = 0
+    lends: int = 0
+    hold_seconds_max: float = 0.0
+    hold_seconds_total: float = 0.0
 
 
 async def _block_heavy_resources(route: Route) -> None:
@@ -246,10 +254,15 @@ class BrowserPool:
             pooled.uses += 1
             ok = False
             self._count_in_use(+1)
+            self.stats.lends += 1
+            lent_at = time.monotonic()
             try:
                 yield pooled
                 ok = True
             finally:
+                held = time.monotonic() - lent_at
+                self.stats.hold_seconds_total += held
+                self.stats.hold_seconds_max = max(self.stats.hold_seconds_max, held)
                 self._count_in_use(-1)
                 # Shielded: a cancelled lookup still returns (or retires) its page.
                 await asyncio.shield(self._give_back(pooled, ok=ok))

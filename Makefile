@@ -7,6 +7,12 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat requirements/*.txt | sha1sum | cut -c1-12)
 export DJANGO_SETTINGS_MODULE ?= site_config.settings.local
+# Keep bytecode (and pytest's rewritten test modules) between runs even where the shell
+# sets PYTHONDONTWRITEBYTECODE: recompiling ~280 test modules costs ~10 s per run.
+unexport PYTHONDONTWRITEBYTECODE
+# Processes for the tests that run in parallel (pytest-xdist; each process has its own
+# SQLite file, test database and queue prefix, so they never share state).
+FAST_WORKERS ?= 2
 
 .PHONY: setup venv chromium migrate run test test-fast test-faults lint format check-rabbitmq ensure-redis image
 
@@ -42,16 +48,25 @@ run: setup migrate check-rabbitmq ensure-redis
 	@echo "PaginaMadre: http://127.0.0.1:$${WEB_PORT:-8000}  (replica: http://127.0.0.1:$${REPLICA_PORT:-8001}/censo/consultar/)"
 	@$(PY) compose/local/run.py --procfile compose/local/Procfile
 
+# Two passes: the tests that start no process of ours run on FAST_WORKERS cores (pytest-xdist);
+# those with a real broker, Chromium or worker run one at a time, as their timings assume.
+# TEST_MARKS narrows both (CI's SQLite pass uses it).
+TEST_MARKS ?= not faults
+# Both passes always run; exit code 5 (a pass that selects nothing, e.g. one file) is not a failure.
 test: setup check-rabbitmq ensure-redis
-	@DJANGO_SETTINGS_MODULE=site_config.settings.test $(VENV)/bin/pytest -m "not faults" $(PYTEST_ARGS)
+	@export DJANGO_SETTINGS_MODULE=site_config.settings.test; status=0; \
+	$(VENV)/bin/pytest -n $(FAST_WORKERS) -m "($(TEST_MARKS)) and not (broker or browser or e2e)" $(PYTEST_ARGS) || { rc=$$?; [[ $$rc == 5 ]] || status=$$rc; }; \
+	$(VENV)/bin/pytest -m "($(TEST_MARKS)) and (broker or browser or e2e)" $(PYTEST_ARGS) || { rc=$$?; [[ $$rc == 5 ]] || status=$$rc; }; \
+	exit $$status
 
 # Faults injected into private copies of RabbitMQ and PostgreSQL (tests/faults/), ~minutes.
 test-faults: setup check-rabbitmq ensure-redis
 	@DJANGO_SETTINGS_MODULE=site_config.settings.test $(VENV)/bin/pytest -m faults tests/faults -s $(PYTEST_ARGS)
 
-# Everything that needs neither RabbitMQ nor Chromium (no broker check, no browser install).
+# Everything that needs neither RabbitMQ nor Chromium (no broker check, no browser install),
+# on FAST_WORKERS processes.
 test-fast: venv
-	@DJANGO_SETTINGS_MODULE=site_config.settings.test $(VENV)/bin/pytest -m "not broker and not browser and not e2e and not faults and not slow" $(PYTEST_ARGS)
+	@FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-60} DJANGO_SETTINGS_MODULE=site_config.settings.test $(VENV)/bin/pytest -n $(FAST_WORKERS) -m "not broker and not browser and not e2e and not faults and not slow" $(PYTEST_ARGS)
 
 lint: venv
 	@$(VENV)/bin/ruff check .

@@ -1,5 +1,7 @@
 """Small helpers shared by the portal's views."""
 
+from functools import lru_cache
+
 from django.conf import settings
 from django.http import HttpRequest
 from django.urls import reverse
@@ -29,8 +31,13 @@ def referral_link(request: HttpRequest, user: User) -> str:
     return request.build_absolute_uri(f"{reverse('accounts:register')}?ref={user.referral_code}")
 
 
+@lru_cache(maxsize=512)
 def referral_qr_svg(link: str) -> str:
-    """The referral link as an inline SVG QR code (generated here: no third-party image service sees it)."""
+    """The referral link as an inline SVG QR code (generated here: no third-party image service sees it).
+
+    Cached per link (a link never changes its code): encoding the QR is ~15 ms, half of the
+    home page's time, and the page is opened again and again by the same members.
+    """
     import segno
     from django.utils.safestring import mark_safe
 

@@ -15,9 +15,10 @@ import psutil
 import pytest
 
 from scrapers.browser import DESKTOP_CHROME_UA, BrowserPool
-from scrapers.client import ClientConfig, RegistraduriaClient
+from scrapers.client import RegistraduriaClient
 from scrapers.registraduria import LookupStatus
 from tests.fixtures.client import LoopThread
+from tests.fixtures.client import client_config as config_for
 
 pytestmark = pytest.mark.browser
 
@@ -27,21 +28,6 @@ def loop_thread():
     thread = LoopThread()
     yield thread
     thread.stop()
-
-
-def config_for(replica, **overrides) -> ClientConfig:
-    values = {
-        "wsp_url": replica.wsp_url,
-        "consultacenso_url": replica.consultacenso_url,
-        "eleccionescolombia_url": replica.eleccionescolombia_url,
-        "twocaptcha_server": replica.captcha_server,
-        "twocaptcha_api_key": "replica-key",
-        "polling_interval": 0.05,
-        "deadline_seconds": 20.0,
-        "pool_size": 4,
-    }
-    values.update(overrides)
-    return ClientConfig(**values)
 
 
 @pytest.fixture(scope="module")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import time
 
 import pytest
@@ -533,7 +534,14 @@ def check(result: LookupResult, source: str) -> None:
         assert isinstance(getattr(result, name), str)
 
 
-FUZZ = settings(max_examples=300, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
+# `make test` tries 300 replies per fuzz test; `make test-fast` sets FUZZ_EXAMPLES lower so the
+# quick tier stays quick and still runs every property.
+FUZZ = settings(
+    max_examples=int(os.environ.get("FUZZ_EXAMPLES", "300")),
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
 
 
 @FUZZ

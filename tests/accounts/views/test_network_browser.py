@@ -85,6 +85,12 @@ def _assert_no_horizontal_scroll(page):
     assert overflow <= 0, f"page scrolls sideways by {overflow}px"
 
 
+def _assert_controls_inside(page, *controls):
+    """``_assert_inside`` for each (selector, what) pair: every control of the page is reachable."""
+    for selector, what in controls:
+        _assert_inside(page, page.locator(selector), what)
+
+
 def _assert_inside(page, locator, what):
     """Every matching element is visible and lies fully inside the viewport's width, unclipped."""
     width = page.viewport_size["width"]
@@ -115,15 +121,15 @@ def test_referidos_at_1280_shows_every_column_and_control(live_server, browser, 
         _assert_inside(page, page.locator("table.table-referrals thead th"), "column header")
         first_rows = page.locator("table.table-referrals tbody tr").filter(has=page.locator("td"))
         assert first_rows.count() == 50
-        for selector, what in [
+        _assert_controls_inside(
+            page,
             ("tbody tr input[type=checkbox][name=ids]", "row check-box"),
             ("tbody tr button:has-text('Actualizar')", "row refresh button"),
             ("tbody tr button:has-text('sublíder')", "sub-leader button"),
             (FILTER_CONTROLS, "filter"),
             ("#referrals-actions button, #referrals-actions a", "bulk action"),
             (".pagination a, .pagination span", "page link"),
-        ]:
-            _assert_inside(page, page.locator(selector), what)
+        )
         _shot(page, "referidos-1280")
     finally:
         context.close()
@@ -143,13 +149,13 @@ def test_referidos_at_390_is_a_list_of_cards_with_status_and_puesto(live_server,
         _assert_inside(page, page.locator("tbody tr .badge[data-status]").first, "status badge")
         long_puesto = page.get_by_text(re.compile("JOSÉ MARÍA CÓRDOBA SEDE PRINCIPAL"))
         _assert_inside(page, long_puesto, "puesto")
-        for selector, what in [
+        _assert_controls_inside(
+            page,
             ("tbody tr:nth-child(-n+5) input[name=ids]", "row check-box"),
             ("tbody tr:nth-child(-n+5) button", "row button"),
             ("#referrals-filters select, #referrals-filters button", "filter"),
             ("#referrals-actions button", "bulk action"),
-        ]:
-            _assert_inside(page, page.locator(selector), what)
+        )
         _shot(page, "referidos-390")
     finally:
         context.close()

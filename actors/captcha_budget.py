@@ -58,9 +58,11 @@ class RedisCaptchaGate:
         if self._redis is None:
             import redis.asyncio
 
-            self._redis = redis.asyncio.from_url(
-                self.url, socket_timeout=2.0, socket_connect_timeout=2.0, health_check_interval=30
+            # Hundreds of lookups on one loop: a bounded pool that waits instead of refusing.
+            pool = redis.asyncio.BlockingConnectionPool.from_url(
+                self.url, max_connections=16, timeout=2.0, socket_timeout=2.0, socket_connect_timeout=2.0
             )
+            self._redis = redis.asyncio.Redis(connection_pool=pool)
         return self._redis
 
     async def _pause_state(self) -> tuple[str, float]:
@@ -134,6 +136,7 @@ def build_gate() -> RedisCaptchaGate:
 _sync_client = None
 _sync_lock = threading.Lock()
 _last_check = (0.0, "", 0.0)  # (read at, code, paused until)
+_refreshing = threading.Lock()
 
 
 def _redis():
@@ -142,34 +145,49 @@ def _redis():
         if _sync_client is None:
             import redis
 
-            _sync_client = redis.Redis.from_url(
-                settings.REDIS_URL, socket_timeout=2.0, socket_connect_timeout=2.0
+            # Hundreds of worker threads share it: a bounded pool that waits for a free
+            # connection instead of failing (redis-py's default pool refuses past its limit).
+            pool = redis.BlockingConnectionPool.from_url(
+                settings.REDIS_URL,
+                max_connections=8,
+                timeout=2.0,
+                socket_timeout=2.0,
+                socket_connect_timeout=2.0,
             )
+            _sync_client = redis.Redis(connection_pool=pool)
         return _sync_client
 
 
 def fleet_pause() -> tuple[str, float]:
     """(code, seconds left) of the fleet's captcha pause, or ("", 0); never raises.
 
-    Read at most once a second per process. Redis unreachable counts as "no pause": the solve
-    itself will then meet the service's own answer.
+    Read at most once a second per process, by one thread at a time: the others use the last
+    answer (at most a second old; before the first answer, they wait for it). Redis unreachable
+    counts as "no pause": the solve itself will then meet the service's own answer.
     """
     global _last_check
     now = time.time()
-    read_at, code, until = _last_check
-    if now - read_at >= LOCAL_CACHE_SECONDS:
+    if now - _last_check[0] >= LOCAL_CACHE_SECONDS and _refreshing.acquire(blocking=_last_check[0] == 0.0):
         try:
-            client = _redis()
-            pipe = client.pipeline(transaction=False)
-            raw, ttl_ms = pipe.get(key_prefix() + "pause").pttl(key_prefix() + "pause").execute()
-        except Exception as exc:  # noqa: BLE001 - the budget must never stop lookups by itself failing
-            log.warning("captcha pause not checked: Redis unreachable (%s)", type(exc).__name__)
-            raw, ttl_ms = None, 0
-        code = raw.decode() if isinstance(raw, bytes) else ""
-        until = now + ttl_ms / 1000 if raw and ttl_ms and ttl_ms > 0 else 0.0
-        _last_check = (now, code, until)
+            if now - _last_check[0] >= LOCAL_CACHE_SECONDS:
+                _last_check = (now, *_read_pause(now))
+        finally:
+            _refreshing.release()
+    _, code, until = _last_check
     left = until - now
     return (code, left) if left > 0 else ("", 0.0)
+
+
+def _read_pause(now: float) -> tuple[str, float]:
+    try:
+        client = _redis()
+        pipe = client.pipeline(transaction=False)
+        raw, ttl_ms = pipe.get(key_prefix() + "pause").pttl(key_prefix() + "pause").execute()
+    except Exception as exc:  # noqa: BLE001 - the budget must never stop lookups by itself failing
+        log.warning("captcha pause not checked: Redis unreachable (%s)", type(exc).__name__)
+        return "", 0.0
+    code = raw.decode() if isinstance(raw, bytes) else ""
+    return code, (now + ttl_ms / 1000 if raw and ttl_ms and ttl_ms > 0 else 0.0)
 
 
 def fleet_status(hours: int = 3) -> dict:

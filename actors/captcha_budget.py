@@ -53,6 +53,7 @@ class RedisCaptchaGate:
         self._pause_code = ""
         self._paused_until = 0.0
         self._read_at = 0.0
+        self._reading = False
 
     def _client(self):
         if self._redis is None:
@@ -67,10 +68,15 @@ class RedisCaptchaGate:
 
     async def _pause_state(self) -> tuple[str, float]:
         now = time.time()
-        if now - self._read_at >= LOCAL_CACHE_SECONDS:
-            client = self._client()
-            async with client.pipeline(transaction=False) as pipe:
-                code, ttl_ms = await pipe.get(self.prefix + "pause").pttl(self.prefix + "pause").execute()
+        # One read a second for the whole process: the other lookups use the last answer.
+        if now - self._read_at >= LOCAL_CACHE_SECONDS and not self._reading:
+            self._reading = True
+            try:
+                client = self._client()
+                async with client.pipeline(transaction=False) as pipe:
+                    code, ttl_ms = await pipe.get(self.prefix + "pause").pttl(self.prefix + "pause").execute()
+            finally:
+                self._reading = False
             self._read_at = now
             if code and ttl_ms and ttl_ms > 0:
                 self._pause_code = code.decode() if isinstance(code, bytes) else str(code)

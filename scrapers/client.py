@@ -60,6 +60,8 @@ MAX_TOKEN_ROUNDS = 4
 # would end closer than this to the deadline is not bought.
 SUBMIT_SECONDS = 1.0
 _deadline: contextvars.ContextVar[float] = contextvars.ContextVar("lookup_deadline", default=0.0)
+# Seconds one lookup spent waiting for tokens, waiting for pages and on pages (its log line).
+_timings: contextvars.ContextVar[list[float] | None] = contextvars.ContextVar("lookup_timings", default=None)
 
 
 def parse_sitekey_seed(value: str) -> CaptchaSpec | None:
@@ -234,6 +236,8 @@ class RegistraduriaClient:
         caller can delay the lookup instead of failing it (the worker does).
         """
         started = time.monotonic()
+        timings = [0.0, 0.0, 0.0]
+        _timings.set(timings)
         number = clean_cedula(cedula)
         masked = mask_cedula(number or cedula)
         if number is None:
@@ -253,11 +257,12 @@ class RegistraduriaClient:
             self.tokens.answered()
         error = result.error.replace(number, masked) if number else result.error
         logger.info(
-            "lookup %s status=%s source=%s duration=%.2fs%s%s",
+            "lookup %s status=%s source=%s duration=%.2fs (token %.2fs, page wait %.2fs, page %.2fs)%s%s",
             masked,
             result.status.value,
             result.source or "-",
             time.monotonic() - started,
+            *timings,
             " timed_out" if result.timed_out else "",
             f" error={error!r}" if error else "",
         )
@@ -363,7 +368,9 @@ class RegistraduriaClient:
             if spec is None:
                 return None
         if run.token is None:
+            waited = time.monotonic()
             run.token = await self.tokens.obtain(spec, url, not_after=_deadline.get() - SUBMIT_SECONDS)
+            run.token_seconds += time.monotonic() - waited
         outcome = await self._on_page(source, url, number, run, timeout_ms)
         return outcome if isinstance(outcome, LookupResult) else None
 
@@ -371,8 +378,13 @@ class RegistraduriaClient:
         self, source, url: str, number: str, run: _SourceRun, timeout_ms: float
     ) -> LookupResult | NeedToken:
         """Run the source on one pooled page; a :class:`NeedToken` comes back, not raised."""
-        unavailable: CaptchaUnavailable | None = None
+        # Raised only once the page is back in the pool (an exception escaping the pool's context
+        # would retire a page that is fine).
+        deferred: Exception | None = None
+        asked = time.monotonic()
         async with self.pool.page() as pooled:
+            lent = time.monotonic()
+            run.page_wait_seconds += lent - asked
             page = pooled.page
             page.set_default_timeout(timeout_ms)
             page.set_default_navigation_timeout(timeout_ms)
@@ -381,14 +393,13 @@ class RegistraduriaClient:
                 result = await source.lookup(ctx, number)
             except NeedToken as need:
                 # The page is fine (it loaded the form): it goes back to the pool, reusable.
+                run.page_seconds += time.monotonic() - lent
                 return need
-            except CaptchaUnavailable as exc:
-                unavailable = exc
+            except (CaptchaUnavailable, CaptchaError, NoTimeForSolve) as exc:
+                deferred = exc
                 result = LookupResult(LookupStatus.SITE_ERROR, error=str(exc))
             except Failed as failed:
                 result = failed.result
-            except (CaptchaError, NoTimeForSolve):
-                raise
             except PlaywrightTimeoutError as exc:
                 pooled.broken = True  # it may still be waiting on the hung request
                 result = LookupResult(
@@ -401,8 +412,9 @@ class RegistraduriaClient:
                 # Left on Chromium's error page (a 5xx twice): its own reload of the failed URL
                 # would interrupt the next lookup's navigation, so retire the page.
                 pooled.broken = True
-        if unavailable is not None:
-            raise unavailable
+            run.page_seconds += time.monotonic() - lent
+        if deferred is not None:
+            raise deferred
         run.result = result
         return result
 
@@ -417,6 +429,10 @@ class _SourceRun:
         self.submitted = 0
         self.state: dict = {}
         self.result: LookupResult | None = None
+        # Where the time went (logged with the lookup): waiting for a token, for a page, on it.
+        self.token_seconds = 0.0
+        self.page_wait_seconds = 0.0
+        self.page_seconds = 0.0
 
     async def provide(self, spec: CaptchaSpec) -> str:
         """The token for the captcha this page shows (``LookupContext.captcha``)."""
@@ -454,6 +470,11 @@ class _SourceRun:
         token, self.token = self.token, None
         if token is not None:
             self.client.tokens.give_back(token)
+        timings = _timings.get()
+        if timings is not None:
+            timings[0] += self.token_seconds
+            timings[1] += self.page_wait_seconds
+            timings[2] += self.page_seconds
 
 
 def lookup_sync(cedula: str, config: ClientConfig, *, source: str | None = None) -> LookupResult:

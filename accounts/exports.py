@@ -63,9 +63,9 @@ def referral_csv_rows(referrals, *, census: bool) -> Iterator[list[str]]:
             else ["Sin consultar", "", "", "", "", "", "", "", "", ""]
         )
         yield [
-            referral.nombre_completo,
+            referral.shown_nombre,
             referral.cedula,
-            referral.telefono,
+            referral.shown_telefono,
             _local(referral.date_joined),
             *(census_cells if census else []),
         ]
@@ -103,9 +103,9 @@ def network_rows(members) -> Iterator[list[str]]:
         info = getattr(member, "cedula_info", None)
         place = [getattr(info, name, "") for name in columns] if info else [""] * len(columns)
         yield [
-            member.nombre_completo,
+            member.shown_nombre,
             member.cedula,
-            member.telefono,
+            member.shown_telefono,
             str(member.depth),
             Outcome.LABELS.get(member.outcome, ""),
             *place,
@@ -127,3 +127,56 @@ def xlsx_write(rows, target) -> None:
     for row in rows:
         sheet.append([csv_safe(cell) for cell in row])
     workbook.save(target)
+
+
+# ------------------------------------------------------------------------------
+# The report of a contact import (issue 14): the file's rows, what became of each, and the census
+# ------------------------------------------------------------------------------
+REPORT_CENSUS_HEADER = [
+    "Resultado",
+    "Motivo",
+    "Estado censo",
+    "Departamento",
+    "Municipio",
+    "Puesto",
+    "Dirección",
+    "Mesa",
+]
+
+
+def import_report_rows(contact_import) -> Iterator[list[str]]:
+    """The file's own columns as read, then the outcome and the voting place (formulas guarded on write)."""
+    from accounts.models import CedulaInfo, ImportRow
+
+    width = len(contact_import.header)
+    yield [*contact_import.header, *REPORT_CENSUS_HEADER]
+    rows = ImportRow.objects.filter(contact_import=contact_import).order_by("number")
+    last = 0
+    while True:
+        page = list(rows.filter(number__gt=last)[:2000])
+        if not page:
+            return
+        last = page[-1].number
+        census = {
+            info.user_id: info
+            for info in CedulaInfo.objects.filter(
+                user_id__in=[r.person_id for r in page if r.person_id]
+            ).only("user_id", "status", "departamento", "municipio", "puesto", "direccion", "mesa")
+        }
+        for row in page:
+            cells = [str(c) for c in row.cells][:width]
+            cells += [""] * (width - len(cells))
+            info = census.get(row.person_id)
+            place = (
+                [
+                    info.get_status_display(),
+                    info.departamento,
+                    info.municipio,
+                    info.puesto,
+                    info.direccion,
+                    info.mesa,
+                ]
+                if info
+                else ["", "", "", "", "", ""]
+            )
+            yield [*cells, row.get_outcome_display(), row.reason, *place]

@@ -49,6 +49,12 @@ class User(AbstractBaseUser, PermissionsMixin):
     # Set when the member deleted their account: the row stays as a tombstone ("miembro
     # eliminado") so their referrals keep their link, with every personal field wiped.
     deleted_at = models.DateTimeField("cuenta eliminada el", null=True, blank=True)
+    # A person without an account whom a leader brought as a contact (issue 14): this row
+    # holds the cédula and its shared census result (CedulaInfo) and nothing else; the name
+    # and phone each leader gave are in their own Contact rows. Never active, no usable
+    # password, no referrer. When the person registers, this very row becomes the member
+    # (accounts.services.users.user_register), so the census row and its history stay.
+    is_contact = models.BooleanField("contacto sin cuenta", default=False, db_index=True)
     referral_code = models.CharField(
         "código de referido", max_length=12, unique=True, default=generate_referral_code
     )
@@ -98,6 +104,18 @@ class User(AbstractBaseUser, PermissionsMixin):
     @property
     def is_leader(self) -> bool:
         return self.role == self.Role.LEADER
+
+    # What a network page shows: a contact's row has no name or phone of its own; the
+    # network selectors annotate the viewer's own Contact data (contact_nombre, …).
+    @property
+    def shown_nombre(self) -> str:
+        return getattr(self, "contact_nombre", None) or self.nombre_completo
+
+    @property
+    def shown_telefono(self) -> str:
+        if self.is_contact:
+            return getattr(self, "contact_telefono", None) or ""
+        return self.telefono
 
     def clean(self) -> None:
         super().clean()
@@ -351,6 +369,8 @@ class AuditEntry(models.Model):
         ADMIN_REFRESH = "admin_refresh", "Consultó de nuevo desde el admin"
         ACCOUNT_DELETED = "account_deleted", "Cuenta eliminada por su titular"
         EVENT_LINK_OPENED = "event_link_opened", "Abrió un enlace de evento"
+        CONTACT_IMPORT = "contact_import", "Importó contactos"
+        IMPORT_REPORT = "import_report", "Descargó el reporte de una importación"
 
     at = models.DateTimeField("fecha", default=timezone.now, db_index=True)
     actor = models.ForeignKey(
@@ -386,3 +406,123 @@ class AuditEntry(models.Model):
 
     def delete(self, *args, **kwargs):
         raise PermissionError("audit entries are append-only")
+
+
+# ------------------------------------------------------------------------------
+# Contacts and their import (issue 14)
+# ------------------------------------------------------------------------------
+class ContactImport(models.Model):
+    """One spreadsheet a leader imported, with the authorisation they declared (Ley 1581 de 2012)."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "En cola"
+        RUNNING = "running", "Creando contactos"
+        DONE = "done", "Terminada"
+        FAILED = "failed", "Falló"
+
+    leader = models.ForeignKey(
+        User, verbose_name="líder", on_delete=models.CASCADE, related_name="contact_imports"
+    )
+    status = models.CharField("estado", max_length=10, choices=Status.choices, default=Status.QUEUED)
+    file_name = models.CharField("archivo", max_length=200)
+    file_sha256 = models.CharField("sha256 del archivo", max_length=64)
+    file_rows = models.PositiveIntegerField("filas del archivo")
+    # The consent record: who (leader), when, from where, and the statement as shown.
+    consent_statement = models.TextField("declaración de autorización")
+    consented_at = models.DateTimeField("autorización declarada el", default=timezone.now)
+    consent_ip = models.GenericIPAddressField("dirección IP", null=True, blank=True)
+    # Which column held what (0-based), and the header row as read.
+    columns = models.JSONField("columnas", default=dict)
+    header = models.JSONField("encabezado", default=list)
+    rows_total = models.PositiveIntegerField("filas a procesar", default=0)
+    rows_done = models.PositiveIntegerField("filas procesadas", default=0)
+    created = models.PositiveIntegerField("contactos creados", default=0)
+    rejected = models.PositiveIntegerField("filas rechazadas", default=0)
+    lookups_sent = models.PositiveIntegerField("consultas enviadas", default=0)
+    # Taken from the leader's daily lookup budget at the confirmation; what was not
+    # sent is given back when the import ends.
+    lookups_reserved = models.PositiveIntegerField("consultas reservadas", default=0)
+    started_at = models.DateTimeField("iniciada el", null=True, blank=True)
+    finished_at = models.DateTimeField("terminada el", null=True, blank=True)
+    error = models.CharField("error", max_length=255, blank=True)
+    created_at = models.DateTimeField("creada el", default=timezone.now)
+
+    class Meta:
+        verbose_name = "importación de contactos"
+        verbose_name_plural = "importaciones de contactos"
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["leader", "-created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.file_name} ({self.leader_id})"
+
+    @property
+    def in_flight(self) -> bool:
+        return self.status in (self.Status.QUEUED, self.Status.RUNNING)
+
+
+class Contact(models.Model):
+    """A person in a leader's network without an account: the leader's own name and phone for them.
+
+    ``person`` is the User row holding the cédula and its census result, shared by every
+    leader who has this cédula (and by the member, once the person registers).
+    """
+
+    leader = models.ForeignKey(User, verbose_name="líder", on_delete=models.CASCADE, related_name="contacts")
+    person = models.ForeignKey(
+        User, verbose_name="persona", on_delete=models.CASCADE, related_name="contact_links"
+    )
+    nombre = models.CharField("nombre", max_length=150)
+    nombre_busqueda = models.CharField("nombre para búsqueda", max_length=150, blank=True, editable=False)
+    telefono = models.CharField("teléfono", max_length=20, blank=True)
+    source_import = models.ForeignKey(
+        ContactImport,
+        verbose_name="importación",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="contacts",
+    )
+    created_at = models.DateTimeField("agregado el", default=timezone.now)
+
+    class Meta:
+        verbose_name = "contacto"
+        verbose_name_plural = "contactos"
+        constraints = [
+            models.UniqueConstraint(fields=["leader", "person"], name="contact_leader_person_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.nombre} ({self.leader_id})"
+
+
+class ImportRow(models.Model):
+    """One row of an imported file as read, and what became of it (the report)."""
+
+    class Outcome(models.TextChoices):
+        CREATED = "created", "Contacto creado"
+        REJECTED = "rejected", "Rechazada"
+
+    contact_import = models.ForeignKey(
+        ContactImport, verbose_name="importación", on_delete=models.CASCADE, related_name="rows"
+    )
+    number = models.PositiveIntegerField("fila")
+    cells = models.JSONField("celdas", default=list)
+    cedula = models.CharField("cédula", max_length=10, blank=True)
+    outcome = models.CharField("resultado", max_length=10, choices=Outcome.choices)
+    reason = models.CharField("motivo", max_length=200, blank=True)
+    person = models.ForeignKey(
+        User, verbose_name="persona", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = "fila importada"
+        verbose_name_plural = "filas importadas"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["contact_import", "number"], name="importrow_import_number_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.contact_import_id}:{self.number} {self.outcome}"

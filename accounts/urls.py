@@ -6,7 +6,7 @@ the census card and refreshes by hand (templates and tests name them apart).
 
 from django.urls import path
 
-from accounts.views import auth, cedula, events, home, my_data, network, profile, referrals
+from accounts.views import auth, cedula, events, home, imports, my_data, network, profile, referrals
 
 app_name = "accounts"
 
@@ -27,6 +27,13 @@ urlpatterns = [
     path("territorio/lista/", network.territory_list, name="territory_list"),
     path("territorio/exportar.csv", network.territory_csv, name="territory_csv"),
     path("territorio/exportar.xlsx", network.territory_xlsx, name="territory_xlsx"),
+    path("importar/", imports.imports, name="imports"),
+    path("importar/revisar/", imports.import_review, name="import_review"),
+    path("importar/descartar/", imports.import_discard, name="import_discard"),
+    path("importar/<int:import_id>/", imports.import_detail, name="import_detail"),
+    path("importar/<int:import_id>/progreso/", imports.import_progress_fragment, name="import_progress"),
+    path("importar/<int:import_id>/reporte.xlsx", imports.import_report_xlsx, name="import_report_xlsx"),
+    path("importar/<int:import_id>/reporte.csv", imports.import_report_csv, name="import_report_csv"),
     path("politica-de-datos/", auth.data_policy, name="data_policy"),
     path("politica-de-datos/aceptar/", my_data.accept_policy, name="accept_policy"),
     path("perfil/mis-datos/", my_data.my_data, name="my_data"),

@@ -14,3 +14,20 @@ def registraduria_sources(app_configs, **kwargs):
     except ImproperlyConfigured as exc:
         return [checks.Error(str(exc), id="actors.E001", hint="see REGISTRADURIA_SOURCES in the README")]
     return []
+
+
+@checks.register()
+def politeness_settings(app_configs, **kwargs):
+    from actors.registraduria import build_politeness_config
+
+    try:
+        build_politeness_config()
+    except ImproperlyConfigured as exc:
+        return [
+            checks.Error(
+                str(exc),
+                id="actors.E002",
+                hint="see REGISTRADURIA_RATE_LIMITS and REGISTRADURIA_BREAKER_* in the README",
+            )
+        ]
+    return []

@@ -213,7 +213,7 @@ def _run_claimed(user_id: int, *, queue: str) -> None:
         metrics.observe_outcome(queue=queue, outcome="rejected")
         raise
     except Exception as exc:
-        if scraped and message_id:
+        if scraped and message_id and not scraped[-1].deferred:
             _keep_unwritten(message_id, scraped[-1])
         metrics.observe_outcome(queue=queue, outcome="error")
         # Not the site's doing (a database error, a bug): retried like any failure,
@@ -230,6 +230,13 @@ def _run_claimed(user_id: int, *, queue: str) -> None:
         cedulas.cedula_lookup_defer(user_id=user_id, queue=queue, until=claim.lease_expires_at)
         return
     metrics.observe_outcome(queue=queue, outcome=str(outcome) if outcome else "skipped")
+    if outcome == cedulas.RecordOutcome.PAUSED:
+        # Every source's circuit is open, or no rate-limit permit came in time: a new message
+        # for later, acknowledged now; the retries stay for the site's real failures.
+        cedulas.cedula_lookup_defer(
+            user_id=user_id, queue=queue, until=timezone.now() + cedulas.paused_delay(scraped[-1])
+        )
+        return
     if outcome == cedulas.RecordOutcome.RETRY:
         # Expected (the site failed us this time): one WARNING line, no traceback.
         # LookupTransientError is a dramatiq Retry, which the worker does not log as an error.

@@ -8,7 +8,10 @@ it is first imported, and Django imports it at start-up (django-prometheus), so
 starts: ``compose/production/worker/start`` sets both. ``MetricsGuard`` says so
 in one line when it is not, instead of exporting nothing in silence.
 
-Breaker state is not exported yet: the circuit breaker (issue 9) does not exist.
+The circuit breakers' state is fleet-wide and lives on Redis (``scrapers.politeness``), so it
+is read there at scrape time by :class:`BreakerCollector`, which the web's ``/metrics/queues``
+serves (one answer for the whole fleet, never a stale per-process copy). The workers count what
+they saw happen: transitions and rate-limit waits.
 
 The captcha economy (docs/operations.md#captcha-keys-budget-and-cost): solves
 (``paginamadre_captcha_solves_total``), tokens reused or wasted by reason
@@ -89,8 +92,87 @@ PAGES_CAPACITY = Gauge(
 )
 
 
+BREAKER_TRANSITIONS = Counter(
+    "paginamadre_breaker_transitions_total",
+    "Circuit breaker transitions this worker made happen, by source and the state entered.",
+    ["source", "state"],
+)
+RATE_LIMIT_WAIT = Histogram(
+    "paginamadre_rate_limit_wait_seconds",
+    "Time a lookup waited for the fleet-wide rate limit of a source (no page, no captcha held).",
+    ["source"],
+    buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 20, 30),
+)
+POLITENESS_STORE_DOWN = Counter(
+    "paginamadre_politeness_store_down_total",
+    "Times this worker found Redis unreachable and went on without rate limits and breakers.",
+)
+
+# paginamadre_breaker_state's values: a number per state, so "> 0" means "not closed".
+BREAKER_STATE_VALUES = {"closed": 0, "half_open": 1, "open": 2}
+
+
+def politeness_event(kind: str, source: str, value: object) -> None:
+    """``scrapers.politeness.Politeness``'s ``on_event`` hook."""
+    if kind == "transition":
+        BREAKER_TRANSITIONS.labels(source=source, state=str(value)).inc()
+    elif kind == "wait":
+        RATE_LIMIT_WAIT.labels(source=source).observe(float(value))
+    elif kind == "redis" and value == "down":
+        POLITENESS_STORE_DOWN.inc()
+
+
+class BreakerCollector:
+    """``paginamadre_breaker_state{source}`` (0 closed, 1 half-open, 2 open),
+    ``paginamadre_breaker_reopen_seconds{source}`` and ``paginamadre_politeness_store_up``,
+    read from Redis at scrape time (``site_config.metrics`` serves them)."""
+
+    def collect(self):
+        from django.conf import settings
+        from prometheus_client.core import GaugeMetricFamily
+        from redis import Redis
+
+        from scrapers.politeness import REDIS_TIMEOUT_SECONDS, read_breakers
+
+        state = GaugeMetricFamily(
+            "paginamadre_breaker_state",
+            "Circuit breaker of each source, fleet-wide: 0 closed, 1 half-open (probing), 2 open.",
+            labels=["source"],
+        )
+        reopen = GaugeMetricFamily(
+            "paginamadre_breaker_reopen_seconds",
+            "Seconds until an open breaker lets its probe through (0 when closed).",
+            labels=["source"],
+        )
+        up = GaugeMetricFamily(
+            "paginamadre_politeness_store_up",
+            "1 when Redis (rate limits, breakers) answered this scrape; 0 means the fleet runs unthrottled.",
+        )
+        client = Redis.from_url(
+            settings.REDIS_URL,
+            socket_connect_timeout=REDIS_TIMEOUT_SECONDS,
+            socket_timeout=REDIS_TIMEOUT_SECONDS,
+        )
+        try:
+            sources = [name.strip() for name in settings.REGISTRADURIA_SOURCES if name.strip()]
+            for view in read_breakers(client, key_prefix=settings.POLITENESS_KEY_PREFIX, sources=sources):
+                state.add_metric([view.source], BREAKER_STATE_VALUES[view.state])
+                reopen.add_metric([view.source], view.seconds_left)
+            up.add_metric([], 1)
+        except Exception as exc:  # noqa: BLE001 - a scrape reports the store down, it never fails
+            log.warning("breaker metrics: Redis unavailable (%s)", type(exc).__name__)
+            up.add_metric([], 0)
+        finally:
+            client.close()
+        yield from (state, reopen, up)
+
+
 def observe_lookup(result, *, seconds: float) -> None:
-    """Count one finished lookup (a ``scrapers.registraduria.LookupResult``)."""
+    """Count one finished lookup (a ``scrapers.registraduria.LookupResult``); one that was not
+    sent (politeness deferred it) counts as ``deferred``, not as a failure."""
+    if getattr(result, "deferred", ""):
+        LOOKUPS.labels(source="none", status="deferred").inc()
+        return
     status = "timeout" if result.timed_out else result.status.value
     source = result.source or "none"
     LOOKUPS.labels(source=source, status=status).inc()

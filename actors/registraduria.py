@@ -14,6 +14,7 @@ from dataclasses import fields
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
+from django.db import connections
 from dramatiq.asyncio import get_event_loop_thread
 from dramatiq.middleware import Middleware
 
@@ -79,6 +80,57 @@ def build_client_config(**overrides) -> ClientConfig:
     return ClientConfig(**values)
 
 
+def build_politeness_config():
+    """A ``scrapers.politeness.PolitenessConfig`` from settings.
+
+    Settings read: REDIS_URL, POLITENESS_KEY_PREFIX, REGISTRADURIA_RATE_LIMITS,
+    REGISTRADURIA_BREAKER_* and SCRAPER_DEADLINE_SECONDS (how long a probe may take before
+    another caller probes instead).
+
+    :raises ImproperlyConfigured: on a rate limit for an unknown source or one ``limits``
+        cannot read, or a breaker threshold out of range.
+    """
+    from scrapers.politeness import PolitenessConfig
+
+    rates = {
+        str(name).strip(): str(value).strip() for name, value in settings.REGISTRADURIA_RATE_LIMITS.items()
+    }
+    unknown = sorted(name for name in rates if name not in SOURCES)
+    if unknown:
+        raise ImproperlyConfigured(
+            f"REGISTRADURIA_RATE_LIMITS names unknown source(s) {', '.join(unknown)}: "
+            f"expected {', '.join(SOURCES)}"
+        )
+    ratio = float(settings.REGISTRADURIA_BREAKER_FAILURE_RATIO)
+    if not 0 < ratio <= 1 or settings.REGISTRADURIA_BREAKER_MIN_FAILURES < 1:
+        raise ImproperlyConfigured(
+            "REGISTRADURIA_BREAKER_FAILURE_RATIO must be in (0, 1] and REGISTRADURIA_BREAKER_MIN_FAILURES ≥ 1"
+        )
+    if (
+        settings.REGISTRADURIA_BREAKER_WINDOW_SECONDS <= 0
+        or settings.REGISTRADURIA_BREAKER_COOLOFF_SECONDS <= 0
+    ):
+        raise ImproperlyConfigured(
+            "REGISTRADURIA_BREAKER_WINDOW_SECONDS and REGISTRADURIA_BREAKER_COOLOFF_SECONDS must be positive"
+        )
+    config = PolitenessConfig(
+        redis_url=settings.REDIS_URL,
+        key_prefix=settings.POLITENESS_KEY_PREFIX,
+        rate_limits=rates,
+        breaker_enabled=bool(settings.REGISTRADURIA_BREAKER_ENABLED),
+        window_seconds=float(settings.REGISTRADURIA_BREAKER_WINDOW_SECONDS),
+        min_failures=int(settings.REGISTRADURIA_BREAKER_MIN_FAILURES),
+        failure_ratio=ratio,
+        cooloff_seconds=float(settings.REGISTRADURIA_BREAKER_COOLOFF_SECONDS),
+        probe_timeout_seconds=float(settings.SCRAPER_DEADLINE_SECONDS) + 5,
+    )
+    try:
+        config.rate_items()
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"REGISTRADURIA_RATE_LIMITS: {exc}") from None
+    return config
+
+
 _client = None
 _client_lock = threading.Lock()
 
@@ -92,6 +144,7 @@ def get_client():
             from actors.captcha_budget import build_gate
             from scrapers.captcha import build_solver
             from scrapers.client import RegistraduriaClient
+            from scrapers.politeness import Politeness
             from scrapers.tokens import CaptchaCounts
 
             config = build_client_config()
@@ -108,6 +161,7 @@ def get_client():
                 # The fleet's hourly budget and account-error pause live on Redis.
                 gate=build_gate(),
                 counts=CaptchaCounts(on_event=metrics.captcha_event),
+                politeness=Politeness(build_politeness_config(), on_event=metrics.politeness_event),
             )
         return _client
 
@@ -123,6 +177,11 @@ def lookup_in_worker(cedula: str):
     """
     from actors import metrics
 
+    # The lookup waits for seconds (the fleet's rate limit, the captcha, the site): it must not
+    # hold this thread's database connection meanwhile. The record step opens a fresh one.
+    for connection in connections.all(initialized_only=True):
+        if not connection.in_atomic_block:
+            connection.close()
     started = time.monotonic()
     coroutine = get_client().lookup(cedula, raise_unavailable=True)
     result = get_event_loop_thread().run_coroutine(coroutine)

@@ -32,6 +32,14 @@ def send_lookups(*, user_ids: Iterable[int], queue: str, batch_size: int = 500) 
         return pub.sent
 
 
+def send_import(*, import_id: int, queue: str, actor_name: str) -> None:
+    """Publish the message that runs one contact import (actors/contact_imports.py)."""
+    message = dramatiq.Message(
+        queue_name=queue, actor_name=actor_name, args=(import_id,), kwargs={}, options={}
+    )
+    dramatiq.get_broker().enqueue(message)
+
+
 def ready_counts(queues: Iterable[str] = QUEUES) -> dict[str, int]:
     """Messages ready in each queue (0 for a queue never declared)."""
     return broker.queue_ready_counts(queues=queues)

@@ -29,6 +29,7 @@ from .browser import DESKTOP_CHROME_UA, BrowserPool
 from .captcha import CaptchaError, CaptchaSolver, build_solver
 from .chromium import ChromiumNotFound
 from .masking import mask_cedula
+from .politeness import Admission, Politeness
 from .registraduria import LookupResult, LookupStatus
 from .sources import DEFAULT_ORDER
 from .sources import SOURCES as SOURCE_REGISTRY
@@ -144,7 +145,9 @@ class RegistraduriaClient:
     ``config`` names (the worker passes it wrapped for metrics); ``on_pages_in_use`` is called with
     the number of pages lent out whenever it changes. ``gate`` decides whether a solve may be
     bought (the fleet's budget; default an in-process one from ``config``); ``counts`` collects the
-    captcha economy (``tokens.counts``).
+    captcha economy (``tokens.counts``). ``politeness`` (``scrapers.politeness``) gates every
+    attempt on a source: the fleet-wide rate limit and circuit breaker; without it every source
+    is always asked.
     """
 
     def __init__(
@@ -155,6 +158,7 @@ class RegistraduriaClient:
         on_pages_in_use: Callable[[int], None] | None = None,
         gate: CaptchaGate | None = None,
         counts: CaptchaCounts | None = None,
+        politeness: Politeness | None = None,
     ) -> None:
         self.config = config
         self.pool = BrowserPool(
@@ -177,6 +181,7 @@ class RegistraduriaClient:
             if spec is not None:
                 self.specs[name] = spec
         self._learning: dict[str, asyncio.Lock] = {}
+        self.politeness = politeness
 
     async def __aenter__(self) -> RegistraduriaClient:
         await self.start()
@@ -223,6 +228,8 @@ class RegistraduriaClient:
         solver, self._solver = self._solver, None
         if solver is not None:
             await solver.aclose()
+        if self.politeness is not None:
+            await self.politeness.close()
 
     async def lookup(
         self, cedula: str, *, source: str | None = None, raise_unavailable: bool = False
@@ -263,7 +270,7 @@ class RegistraduriaClient:
             result.source or "-",
             time.monotonic() - started,
             *timings,
-            " timed_out" if result.timed_out else "",
+            " timed_out" if result.timed_out else (f" deferred={result.deferred}" if result.deferred else ""),
             f" error={error!r}" if error else "",
         )
         return result
@@ -300,20 +307,60 @@ class RegistraduriaClient:
         self, number: str, sources: tuple[str, ...], deadline: float, tried: list[str]
     ) -> LookupResult:
         errors: list[str] = []
+        refused: list[Admission] = []
         result = LookupResult(LookupStatus.SITE_ERROR, error="no source configured")
         for index, name in enumerate(sources):
-            tried.append(name)
             # Each source may use half of the time left (the last one all of it), so a hung primary
             # still lets the fallbacks answer, and adding a third source does not shrink the first
             # one's budget (a real captcha solve alone takes 15-40 s).
             share = (deadline - time.monotonic()) / min(2, len(sources) - index)
+            # The rate limit may take half of this source's share: the attempt keeps the rest.
+            admission = await self._admit(name, deadline, share / 2)
+            if admission is not None and not admission.allowed:
+                # Open circuit or no permit in time: the next source, without a page or a solve.
+                refused.append(admission)
+                continue
+            tried.append(name)
+            share = (deadline - time.monotonic()) / min(2, len(sources) - index)
             result = await self._lookup_source(name, number, share)
+            if admission is not None and self.politeness is not None:
+                await self.politeness.record(admission, result)
             if result.status not in FALLBACK_STATUSES:
                 return result
             errors.append(f"{name}: {result.error or result.status.value}")
+        if refused and not tried:
+            return await self._deferred(refused)
         if len(errors) > 1:
             result = replace(result, error="; ".join(errors))
         return result
+
+    async def _admit(self, name: str, deadline: float, share: float) -> Admission | None:
+        if self.politeness is None:
+            return None
+        return await self.politeness.admit(name, deadline=deadline, max_wait=share)
+
+    async def _deferred(self, refused: list[Admission]) -> LookupResult:
+        """No source may be asked now: say when to come back, spread by the queue in front.
+
+        With every circuit open, the callers deferred towards the same reopening are numbered
+        (fleet-wide) and each comes back one rate-limit permit after the one before, so the
+        backlog neither stampedes the probe nor loses its order.
+        """
+        first = min(refused, key=lambda a: a.retry_after)
+        retry_after = first.retry_after
+        if all(a.reason == "circuit_open" for a in refused) and self.politeness is not None:
+            spacing = self.politeness.seconds_per_permit(first.source)
+            if spacing:
+                position = await self.politeness.position(first.source, retry_after)
+                retry_after += (position - 1) * spacing
+        reason = "circuit_open" if all(a.reason == "circuit_open" for a in refused) else "rate_limited"
+        detail = ", ".join(f"{a.source} {a.reason} {a.retry_after:.0f}s" for a in refused)
+        return LookupResult(
+            LookupStatus.SITE_ERROR,
+            deferred=reason,
+            retry_after=max(1.0, retry_after),
+            error=f"not sent: {detail}",
+        )
 
     async def _lookup_source(self, name: str, number: str, budget: float) -> LookupResult:
         source = SOURCE_REGISTRY.get(name)

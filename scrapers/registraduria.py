@@ -48,6 +48,9 @@ class LookupResult:
     ``raw`` the reply body capped at 64 KB, ``source`` which site answered (a name of
     ``scrapers.sources.SOURCES``), ``timed_out`` whether our own
     deadline (or a page timeout) ended the lookup, ``error`` an operator-facing detail.
+    ``deferred`` is set when no source was asked at all because the fleet's politeness said
+    not now (``circuit_open`` or ``rate_limited``, ``scrapers.politeness``); ``retry_after`` then
+    says in how many seconds to try again. Such a result is no attempt: nothing reached the site.
     """
 
     status: LookupStatus
@@ -66,6 +69,8 @@ class LookupResult:
     source: str = ""
     timed_out: bool = False
     error: str = ""
+    deferred: str = ""
+    retry_after: float = 0.0
 
     @property
     def is_transient(self) -> bool:
@@ -107,7 +112,66 @@ _HEADER_FIELDS = {
 _CAPTCHA_MARKERS = ("marque el cuadro", "captcha", "no soy un robot")
 _SITE_ERROR_MARKERS = ("curl error", "timed out", "timeout", "en actualizacion", "intente mas tarde")
 _NOT_FOUND_MARKERS = ("no se encuentra", "no existe", "no fue encontrad")
+# Stems that make an unknown cancellation wording a death (docs/registraduria.md#novedades).
 _DECEASED_MARKERS = ("muerte", "fallecid", "fallecimiento")
+
+
+@dataclass(frozen=True)
+class Novedad:
+    """One state of a cédula in the Registraduría's own words, and how we read it."""
+
+    phrase: str  # as the ANI (or the legacy page) writes it, accents included
+    status: LookupStatus
+    deceased: bool = False
+
+    @property
+    def folded(self) -> str:
+        return fold(self.phrase)
+
+
+# The ANI's vocabulary of a cédula's states (docs/registraduria.md#novedades): the one list the
+# NOVEDAD cells, the words-only replies and the replica are read by. Longer phrases are tried
+# first, so "Vigente con Pérdida …" is never read as plain "Vigente".
+ANI_NOVEDADES: tuple[Novedad, ...] = (
+    Novedad("Vigente", LookupStatus.UNKNOWN),
+    Novedad("Vigente con Pérdida o Suspensión de los Derechos Políticos", LookupStatus.CANCELLED),
+    Novedad("Cancelada por Muerte", LookupStatus.CANCELLED, deceased=True),
+    Novedad("Cancelada por Doble Cedulación", LookupStatus.CANCELLED),
+    Novedad("Cancelada por Suplantación", LookupStatus.CANCELLED),
+    Novedad("Cancelada por Menoría de Edad", LookupStatus.CANCELLED),
+    Novedad("Cancelada por Extranjería", LookupStatus.CANCELLED),
+    Novedad("Cancelada por Mala Elaboración", LookupStatus.CANCELLED),
+    Novedad("Cancelada por Falsa Identidad", LookupStatus.CANCELLED),
+    Novedad("Baja por Perdida o Suspension de los Derechos Politicos", LookupStatus.CANCELLED),
+    Novedad("Pendiente Solicitud en Reproceso", LookupStatus.PENDING),
+    Novedad("Pendiente por estar en Proceso de Expedición", LookupStatus.PENDING),
+)
+# Wordings of the older pages, still matched.
+LEGACY_NOVEDADES: tuple[Novedad, ...] = (
+    Novedad("Pendiente por Solicitud en proceso", LookupStatus.PENDING),
+    Novedad("fallecido", LookupStatus.CANCELLED, deceased=True),
+    Novedad("fallecimiento", LookupStatus.CANCELLED, deceased=True),
+)
+_VOCABULARY = sorted((*ANI_NOVEDADES, *LEGACY_NOVEDADES), key=lambda n: len(n.folded), reverse=True)
+_BY_FOLDED = {n.folded: n for n in _VOCABULARY}
+# One pass over the text: every phrase as whole words (never inside another word), the longest
+# alternative first at each position.
+_VOCABULARY_RE = re.compile(r"(?<!\w)(?:" + "|".join(re.escape(n.folded) for n in _VOCABULARY) + r")(?!\w)")
+
+
+def find_novedad(text: str, *, folded: bool = False) -> Novedad | None:
+    """The state of the vocabulary that ``text`` names (compared folded: case, accents, spacing).
+
+    When the text names several, a cancellation or a pending procedure wins over plain "Vigente".
+    ``folded=True``: ``text`` is already folded.
+    """
+    best: Novedad | None = None
+    for match in _VOCABULARY_RE.finditer(text if folded else fold(text)):
+        novedad = _BY_FOLDED[match.group(0)]
+        unknown = LookupStatus.UNKNOWN
+        if best is None or (best.status is unknown and novedad.status is not unknown):
+            best = novedad
+    return best
 
 
 def clean_text(text: str, limit: int = _FIELD_LIMIT) -> str:
@@ -126,6 +190,15 @@ class _Table:
 _TAG_RE = re.compile(r"<(/?)([A-Za-z][A-Za-z0-9:-]*)([^<>]*)>")
 _DATA_TH_RE = re.compile(r"""data-th\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+))""", re.IGNORECASE)
 _RAW_TEXT_END = {tag: re.compile(f"</{tag}", re.IGNORECASE) for tag in ("script", "style")}
+# Tags that inline text runs through (<b>, <span>, <a>, …) join the words on each side as a
+# browser shows them ("Expedici<b>ó</b>n" is one word); every other tag (<br>, <p>, <div>,
+# <td>, <h3>, …) separates them.
+_INLINE_TAGS = frozenset(
+    {
+        "a", "abbr", "b", "bdi", "bdo", "cite", "code", "data", "dfn", "em", "font", "i", "kbd",
+        "mark", "q", "s", "samp", "small", "span", "strong", "sub", "sup", "time", "u", "var", "wbr",
+    }
+)  # fmt: skip
 
 
 @dataclass
@@ -171,6 +244,8 @@ class _MessageScanner:
                 continue
             pos = match.end()
             closing, tag, attrs = match.group(1), match.group(2).lower(), match.group(3)
+            if tag not in _INLINE_TAGS:
+                self._separate()
             if closing:
                 self._end(tag)
                 continue
@@ -222,6 +297,12 @@ class _MessageScanner:
         elif not self._stack:
             self.outside_text.append(data)
 
+    def _separate(self) -> None:
+        """A block boundary: the text on each side is two runs, not one word."""
+        self.all_text.append(" ")
+        if not self._stack:
+            self.outside_text.append(" ")
+
     def _close_cell(self) -> None:
         if self._cell is None or not self._stack:
             self._cell = None
@@ -248,8 +329,8 @@ def _parse_message(html: str) -> _Message:
     scanner.scan(html[:_HTML_LIMIT])
     return _Message(
         tables=scanner.tables,
-        text=fold(" ".join(scanner.all_text)),
-        display=clean_text(" ".join(scanner.outside_text), _MESSAGE_LIMIT),
+        text=fold("".join(scanner.all_text)),
+        display=clean_text("".join(scanner.outside_text), _MESSAGE_LIMIT),
     )
 
 
@@ -297,6 +378,9 @@ def novedad_status(novedad: str) -> tuple[LookupStatus, bool]:
     folded = fold(novedad)
     if not folded:
         return LookupStatus.UNKNOWN, False
+    known = find_novedad(folded, folded=True)
+    if known is not None:
+        return known.status, known.deceased
     if "pendiente" in folded:
         return LookupStatus.PENDING, False
     if "perdida" in folded or "suspension" in folded:
@@ -373,6 +457,11 @@ def _classify(*, success: object, reload: object, message_html: str, raw: str, s
             return LookupResult(LookupStatus.CAPTCHA_REJECTED, **common)
         if _has(text, _SITE_ERROR_MARKERS):
             return LookupResult(LookupStatus.SITE_ERROR, error="site error reply", **common)
+    # No table: the outcome in words, read by the site's own vocabulary. A named cancellation or
+    # pending procedure is more specific than "no se encuentra" said beside it.
+    named = find_novedad(text)
+    if named is not None and named.status is not LookupStatus.UNKNOWN:
+        return LookupResult(named.status, deceased=named.deceased, novedad=named.phrase, **common)
     if _has(text, _NOT_FOUND_MARKERS):
         return LookupResult(LookupStatus.NOT_FOUND, **common)
     if "pendiente" in text:
@@ -381,6 +470,8 @@ def _classify(*, success: object, reload: object, message_html: str, raw: str, s
         return LookupResult(LookupStatus.SITE_ERROR, error="site error reply", **common)
     if _has(text, _CAPTCHA_MARKERS):
         return LookupResult(LookupStatus.CAPTCHA_REJECTED, **common)
+    if named is not None:  # plain "Vigente": a valid cédula, but no voting place came with it
+        return _not_a_cancellation({"novedad": named.phrase}, common)
     return LookupResult(LookupStatus.UNKNOWN, error="unrecognised reply", **common)
 
 

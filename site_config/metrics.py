@@ -3,7 +3,8 @@
 Web request metrics come from django-prometheus (``/metrics``); worker metrics
 from each worker's exposition port (``actors.metrics``). Queue depths belong to
 neither: they are the broker's, so any web process answers them, from its own
-registry, without multiprocess files.
+registry, without multiprocess files. The circuit breakers' state is served here for
+the same reason: it is Redis's, fleet-wide (``actors.metrics.BreakerCollector``).
 
 The metrics URLs are for Prometheus on the internal network: the reverse proxy
 refuses them from outside (compose/production/nginx/default.conf).
@@ -75,4 +76,7 @@ class QueueCollector:
 def queue_metrics(request):
     registry = CollectorRegistry(auto_describe=False)
     registry.register(QueueCollector())
+    from actors.metrics import BreakerCollector
+
+    registry.register(BreakerCollector())
     return HttpResponse(generate_latest(registry), content_type=CONTENT_TYPE_LATEST)

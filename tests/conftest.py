@@ -40,6 +40,7 @@ pytest_plugins = [
     "tests.fixtures.replica",
     "tests.fixtures.browser",
     "tests.fixtures.worker",
+    "tests.fixtures.redis",
 ]
 
 

@@ -23,14 +23,16 @@ from django.db.models import (
     ExpressionWrapper,
     F,
     IntegerField,
+    OuterRef,
     Q,
     QuerySet,
+    Subquery,
     Value,
     When,
 )
-from django.db.models.functions import Length
+from django.db.models.functions import Coalesce, Length
 
-from accounts.models import CedulaInfo, CedulaStatus, User
+from accounts.models import CedulaInfo, CedulaStatus, Contact, User
 
 # Far deeper than any real organisation; a bound, not a policy.
 NETWORK_MAX_DEPTH = 50
@@ -121,31 +123,82 @@ def network_depth_for(user: User) -> int:
     return NETWORK_MAX_DEPTH if user.is_leader else 1
 
 
+def network_contacts(*, viewer: User, max_depth: int) -> QuerySet[Contact]:
+    """The Contact rows of ``viewer``'s network: their own and those of the leaders below them.
+
+    A contact hangs one level below the leader who brought them. Only persons still
+    without an account count as contacts: once one registers, they are a member.
+    """
+    leaders = Q(leader_id=viewer.pk)
+    if max_depth > 1:
+        below = Q(leader__network_path__startswith=network_prefix(viewer), leader__deleted_at__isnull=True)
+        if max_depth < NETWORK_MAX_DEPTH:
+            below &= Q(leader__network_level__lte=viewer.network_level + max_depth - 1)
+        leaders |= below
+    return Contact.objects.filter(leaders, person__is_contact=True)
+
+
+def network_has_contacts(*, viewer: User, max_depth: int) -> bool:
+    """Whether any contact is in the network (cached on the viewer for the request).
+
+    Without contacts every network query is exactly the members-only query it always was.
+    """
+    cache = viewer.__dict__.setdefault("_network_has_contacts", {})
+    if max_depth not in cache:
+        cache[max_depth] = network_contacts(viewer=viewer, max_depth=max_depth).exists()
+    return cache[max_depth]
+
+
 def _network_base(*, viewer: User, max_depth: int) -> QuerySet[User]:
     if max_depth == 1:
         # Direct referrals: the referrer column itself, so a member's view never
         # depends on the path being up to date.
-        return User.objects.filter(referred_by_id=viewer.pk, deleted_at__isnull=True).exclude(pk=viewer.pk)
-    # Tombstones (deleted members, issue 13) keep their place in the tree but are nobody's data.
-    qs = User.objects.filter(network_path__startswith=network_prefix(viewer), deleted_at__isnull=True)
-    if max_depth < NETWORK_MAX_DEPTH:
-        qs = qs.filter(network_level__lte=viewer.network_level + max_depth)
-    return qs
+        members = Q(referred_by_id=viewer.pk, deleted_at__isnull=True) & ~Q(pk=viewer.pk)
+    else:
+        # Tombstones (deleted members, issue 13) keep their place in the tree but are nobody's data.
+        members = Q(network_path__startswith=network_prefix(viewer), deleted_at__isnull=True)
+        if max_depth < NETWORK_MAX_DEPTH:
+            members &= Q(network_level__lte=viewer.network_level + max_depth)
+    if network_has_contacts(viewer=viewer, max_depth=max_depth):
+        contacts = network_contacts(viewer=viewer, max_depth=max_depth).values("person_id")
+        members |= Q(is_contact=True, pk__in=contacts)
+    return User.objects.filter(members)
+
+
+def _nearest_contact(*, viewer: User, max_depth: int) -> QuerySet[Contact]:
+    # The contact row nearest the viewer (their own first), for depth, name and phone.
+    return (
+        network_contacts(viewer=viewer, max_depth=max_depth)
+        .filter(person_id=OuterRef("pk"))
+        .order_by("leader__network_level", "created_at", "pk")
+    )
 
 
 def network_members(*, viewer: User, max_depth: int | None = None) -> QuerySet[User]:
-    """The members of ``viewer``'s network, annotated with ``depth`` (1 = direct) and ``outcome``.
+    """The people of ``viewer``'s network, annotated with ``depth`` (1 = direct) and ``outcome``.
 
+    Members and contacts alike; a contact also gets ``contact_nombre`` and
+    ``contact_telefono`` from the viewer's own side of the network (``shown_nombre``).
     ``max_depth`` defaults to what the viewer may see (``network_depth_for``).
     """
     depth = network_depth_for(viewer) if max_depth is None else max_depth
-    return (
-        _network_base(viewer=viewer, max_depth=depth)
-        .select_related("cedula_info")
-        .annotate(
-            depth=ExpressionWrapper(F("network_level") - viewer.network_level, output_field=IntegerField()),
-            outcome=_outcome_expression(),
-        )
+    member_depth = ExpressionWrapper(F("network_level") - viewer.network_level, output_field=IntegerField())
+    qs = _network_base(viewer=viewer, max_depth=depth).select_related("cedula_info")
+    if not network_has_contacts(viewer=viewer, max_depth=depth):
+        return qs.annotate(depth=member_depth, outcome=_outcome_expression())
+    nearest = _nearest_contact(viewer=viewer, max_depth=depth)
+    contact_depth = ExpressionWrapper(
+        Subquery(nearest.values("leader__network_level")[:1]) + 1 - viewer.network_level,
+        output_field=IntegerField(),
+    )
+    return qs.annotate(
+        depth=Case(
+            When(is_contact=True, then=contact_depth), default=member_depth, output_field=IntegerField()
+        ),
+        outcome=_outcome_expression(),
+        contact_nombre=Subquery(nearest.values("nombre")[:1]),
+        contact_telefono=Subquery(nearest.values("telefono")[:1]),
+        sort_nombre=Coalesce(Subquery(nearest.values("nombre")[:1]), F("nombre_completo")),
     )
 
 
@@ -220,6 +273,7 @@ PAGE_FIELDS = (
     "nombre_completo",
     "cedula",
     "telefono",
+    "is_contact",
     "role",
     "date_joined",
     "network_level",
@@ -271,7 +325,9 @@ def _place_q(name: str, value: str) -> Q:
 def network_filtered(*, viewer: User, filters: NetworkFilter, sort: str = DEFAULT_SORT) -> QuerySet[User]:
     from accounts.selectors.users import referral_search
 
+    depth = network_depth_for(viewer)
     qs = network_members(viewer=viewer)
+    with_contacts = network_has_contacts(viewer=viewer, max_depth=depth)
     if filters.outcome in Outcome.ORDER:
         qs = qs.filter(outcome_q(filters.outcome))
     if filters.depth:
@@ -282,11 +338,12 @@ def network_filtered(*, viewer: User, filters: NetworkFilter, sort: str = DEFAUL
         qs = qs.filter(cedula_info__changed_at__isnull=False)
         if filters.changed_since:
             qs = qs.filter(cedula_info__changed_at__gt=filters.changed_since)
-    qs = referral_search(qs, filters.query)
-    return qs.order_by(*sort_fields(sort))
+    contacts = network_contacts(viewer=viewer, max_depth=depth) if with_contacts else None
+    qs = referral_search(qs, filters.query, contacts=contacts)
+    return qs.order_by(*sort_fields(sort, contacts=with_contacts))
 
 
-def sort_fields(sort: str) -> tuple:
+def sort_fields(sort: str, *, contacts: bool = False) -> tuple:
     """ORDER BY for ``sort``; members without a census row sort last either way on both
     databases (PostgreSQL and SQLite put NULLs at opposite ends by default)."""
     key = sort.lstrip("-")
@@ -295,6 +352,8 @@ def sort_fields(sort: str) -> tuple:
         key, descending = "fecha", True
     fields = []
     for name in SORTS[key]:
+        if contacts and name == "nombre_completo":
+            name = "sort_nombre"  # a contact's name is the viewer's Contact row's
         # Mesas are numbers written as text: shorter first puts "2" before "10".
         expressions = [Length(name), F(name)] if name.endswith("__mesa") else [F(name)]
         for expression in expressions:
@@ -326,18 +385,22 @@ def level_label(depth: int) -> str:
 
 def network_level_totals(*, viewer: User) -> list[LevelTotal]:
     """Members and how many can vote, per level below ``viewer`` (one grouped pass)."""
+    max_depth = network_depth_for(viewer)
+    if network_has_contacts(viewer=viewer, max_depth=max_depth):
+        # A contact's level is their leader's plus one: group by the annotated depth.
+        base = network_members(viewer=viewer).annotate(network_level_seen=F("depth") + viewer.network_level)
+        level_field = "network_level_seen"
+    else:
+        base, level_field = _network_base(viewer=viewer, max_depth=max_depth), "network_level"
     rows = (
-        _network_base(viewer=viewer, max_depth=network_depth_for(viewer))
-        .order_by()
-        .values(
-            "network_level", status=F("cedula_info__status"), result_status=F("cedula_info__result_status")
-        )
+        base.order_by()
+        .values(level_field, status=F("cedula_info__status"), result_status=F("cedula_info__result_status"))
         .annotate(n=Count("pk"))
     )
     members: dict[int, int] = {}
     can_vote: dict[int, int] = {}
     for row in rows:
-        depth = row["network_level"] - viewer.network_level if viewer.is_leader else 1
+        depth = row[level_field] - viewer.network_level if viewer.is_leader else 1
         members[depth] = members.get(depth, 0) + row["n"]
         if outcome_of(status=row["status"], result_status=row["result_status"]) == Outcome.CAN_VOTE:
             can_vote[depth] = can_vote.get(depth, 0) + row["n"]

@@ -3,7 +3,7 @@
 import re
 from datetime import datetime
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from accounts.models import REFERRAL_CODE_ALPHABET, User
 from accounts.validators import fold_accents, strip_cedula
@@ -13,7 +13,8 @@ _REFERRAL_CODE = re.compile(rf"[{REFERRAL_CODE_ALPHABET}]{{4,12}}")
 
 
 def user_cedula_taken(*, cedula: str) -> bool:
-    return User.objects.filter(cedula=cedula).exists()
+    # A contact's row (a person a leader imported) is not an account: they may register.
+    return User.objects.filter(cedula=cedula, is_contact=False).exists()
 
 
 def user_by_referral_code(*, code: str | None) -> User | None:
@@ -50,8 +51,12 @@ def user_referrals(
     return qs.order_by("-date_joined", "-pk")
 
 
-def referral_search(qs: QuerySet[User], query: str | None) -> QuerySet[User]:
-    """Narrow ``qs`` by a cédula (digits and separators) or by name words, ignoring case and accents."""
+def referral_search(qs: QuerySet[User], query: str | None, *, contacts=None) -> QuerySet[User]:
+    """Narrow ``qs`` by a cédula (digits and separators) or by name words, ignoring case and accents.
+
+    ``contacts`` (the viewer's network's Contact rows) makes a contact's name searchable:
+    theirs is on the Contact row, not on the person's.
+    """
     query = (query or "").strip()
     if query:
         digits = strip_cedula(query)
@@ -60,7 +65,11 @@ def referral_search(qs: QuerySet[User], query: str | None) -> QuerySet[User]:
         else:
             # nombre_busqueda is the name already folded by fold_accents (accounts.signals).
             for word in fold_accents(query).split()[:10]:
-                qs = qs.filter(nombre_busqueda__contains=word)
+                condition = Q(nombre_busqueda__contains=word)
+                if contacts is not None:
+                    named = contacts.filter(nombre_busqueda__contains=word).values("person_id")
+                    condition |= Q(is_contact=True, pk__in=named)
+                qs = qs.filter(condition)
     return qs
 
 

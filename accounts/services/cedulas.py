@@ -77,6 +77,35 @@ def retrying_message(at) -> str:
     return f"La Registraduría no respondió bien; reintentaremos hacia las {timezone.localtime(at):%H:%M}."
 
 
+def _in_about(seconds: float) -> str:
+    minutes = round(seconds / 60)
+    if minutes <= 1:
+        return "en un minuto o menos"
+    if minutes < 60:
+        return f"en unos {minutes} minutos"
+    hours = round(minutes / 60)
+    return "en más o menos una hora" if hours <= 1 else f"en unas {hours} horas"
+
+
+def paused_message(*, at, reason: str, now=None) -> str:
+    """The card's sentence while the fleet holds a lookup back (docs/pipeline.md#politeness).
+
+    ``at`` is when we expect to have the answer (the breaker's reopening plus the queue in front,
+    or the rate limit's next permit); ``reason`` is ``circuit_open`` or ``rate_limited``.
+    """
+    now = now or timezone.now()
+    when = f"hacia las {timezone.localtime(at):%H:%M} ({_in_about((at - now).total_seconds())})"
+    if reason == "circuit_open":
+        return (
+            "La Registraduría está respondiendo con problemas, así que hicimos una pausa para no "
+            f"saturarla. Tu consulta sigue en cola y la haremos {when}. No tienes que hacer nada."
+        )
+    return (
+        "Hay muchas consultas en fila para la Registraduría y vamos a su ritmo. Tu consulta sigue "
+        f"en cola y la haremos {when}. No tienes que hacer nada."
+    )
+
+
 # ------------------------------------------------------------------------------
 # Sending messages
 # ------------------------------------------------------------------------------
@@ -386,6 +415,15 @@ class RecordOutcome(enum.StrEnum):
     RETRY = "retry"  # transient failure recorded; the message should be retried
     EXHAUSTED = "exhausted"  # transient failure on the last attempt; final error status written
     LOST_LEASE = "lost_lease"  # someone else owns the row now; nothing written
+    PAUSED = "paused"  # nothing was sent (the fleet's politeness said not now): back to pending, no attempt
+
+
+def paused_delay(result: LookupResult) -> timedelta:
+    """How long to hold back a lookup the client did not send: its ``retry_after``, capped at
+    the longest retry backoff (a message waits unacked, under RabbitMQ's consumer_timeout; a
+    longer pause is served by deferring again)."""
+    cap = settings.LOOKUP_MAX_BACKOFF_MS / 1000
+    return timedelta(seconds=min(max(1.0, result.retry_after), cap))
 
 
 @transaction.atomic
@@ -401,6 +439,26 @@ def cedula_record_result(
         return RecordOutcome.LOST_LEASE
 
     now = timezone.now()
+    if result.deferred:
+        # Not an attempt: nothing reached the site. The row waits, pending, with a calm sentence
+        # and the time we expect to have it; attempts, the last reply and the place stay as they were.
+        info.status = CedulaStatus.PENDING
+        info.claim_token = ""
+        info.claim_message_id = ""
+        info.lease_expires_at = None
+        # Dated at the deferred message's due time, so the sweeper leaves the row alone meanwhile.
+        info.requested_at = now + paused_delay(result)
+        info.message = paused_message(
+            at=now + timedelta(seconds=max(1.0, result.retry_after)), reason=result.deferred, now=now
+        )
+        info.save()
+        log.info(
+            "lookup paused user_id=%s reason=%s retry_after=%.0fs",
+            user_id,
+            result.deferred,
+            result.retry_after,
+        )
+        return RecordOutcome.PAUSED
     info.attempts += 1
     info.raw_response = cap_raw(result.raw)
     failed = result.is_transient or result.status == LookupStatus.UNKNOWN

@@ -8,7 +8,15 @@ from django.contrib.sessions.models import Session
 from django.db import transaction
 from django.utils import timezone
 
-from accounts.models import AuditEntry, CedulaChange, CedulaInfo, ConsentRecord, User, generate_referral_code
+from accounts.models import (
+    AuditEntry,
+    CedulaChange,
+    CedulaInfo,
+    ConsentRecord,
+    Contact,
+    User,
+    generate_referral_code,
+)
 from accounts.services.audit import audit_record
 
 log = logging.getLogger(__name__)
@@ -51,6 +59,9 @@ def user_delete_account(*, user: User) -> User:
     CedulaChange.objects.filter(user=user).delete()
     CedulaInfo.objects.filter(user=user).delete()
     ConsentRecord.objects.filter(user=user).delete()
+    # The names and phones this member gave for their contacts are their data too; the
+    # contacts' shared census rows stay for any other leader who holds the same cédula.
+    Contact.objects.filter(leader=user).delete()
     user.cedula = _tombstone_cedula(user)
     user.nombre_completo = TOMBSTONE_NAME
     user.telefono = ""

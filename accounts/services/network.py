@@ -133,7 +133,9 @@ def _member_in_network(*, leader: User, member_id: int) -> User:
     Http404 alike for an unknown id and for someone outside the network, so ids
     cannot be probed.
     """
-    if not leader.is_leader or not network_members(viewer=leader).filter(pk=member_id).exists():
+    # A contact (no account) cannot be named anything: answered like a stranger.
+    members = network_members(viewer=leader).filter(is_contact=False)
+    if not leader.is_leader or not members.filter(pk=member_id).exists():
         raise Http404("No encontramos a esa persona en tu red.")
     return User.objects.select_for_update().get(pk=member_id)
 

@@ -32,6 +32,18 @@ def user_register(
         raise ValidationError({"accepted_data_policy": "Debes aceptar la política de datos."})
     if user_cedula_taken(cedula=cedula):
         raise ValidationError({"cedula": CEDULA_TAKEN_MESSAGE})
+    from accounts.services.contacts import contact_person_become_member
+
+    became = contact_person_become_member(
+        cedula=cedula,
+        nombre_completo=nombre_completo,
+        telefono=telefono,
+        password=password,
+        referred_by=referred_by,
+        ip=ip,
+    )
+    if became is not None:
+        return became
     user = User(
         cedula=cedula,
         nombre_completo=nombre_completo,

@@ -10,6 +10,8 @@ from accounts.views.network_params import place_param, query_string
 
 register = template.Library()
 
+# The badge colours of the network's five outcomes; templatetags/cedula.py colours the
+# census card's eleven states. Two vocabularies, so two maps (a shape alike, no rule shared).
 OUTCOME_BADGES = {
     Outcome.CAN_VOTE: "text-bg-success",
     Outcome.NOT_REGISTERED: "text-bg-warning",

@@ -19,6 +19,9 @@ NUIP_RE = CEDULA_PATTERN
 # The same field names as scrapers.registraduria.LookupResult on purpose, but its own
 # class: the replica stands in for the real site and must not share the client's model,
 # or a bug in one would be hidden by the other.
+# Deliberately its own record, though its fields echo scrapers.registraduria.LookupResult:
+# the replica plays the Registraduría and must never share a type with the client that
+# parses it, or a parser bug could hide behind the shared definition.
 @dataclass(frozen=True)
 class Citizen:
     nuip: str

@@ -609,6 +609,8 @@ class ReplicaHandler(BaseHTTPRequestHandler):
             return self._json(app.switches.snapshot())
         if method == "GET" and path == CONTROL_PREFIX + "/stats":
             return self._json({**app.stats.snapshot(), "sessions": len(app.sessions)})
+        if method == "GET" and path == CONTROL_PREFIX + "/hits":
+            return self._json(app.stats.hits())
         if method == "POST" and path == CONTROL_PREFIX + "/reset":
             if self._body() is None:
                 return None

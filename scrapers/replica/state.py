@@ -9,7 +9,7 @@ import secrets
 import string
 import threading
 import time
-from collections import Counter, OrderedDict
+from collections import Counter, OrderedDict, deque
 from dataclasses import dataclass
 
 # Switch kinds. A "count" switch is off (False), always on (True) or on for the next N matching
@@ -165,6 +165,7 @@ class Stats:
     """Counters for tests and benchmarks: requests per method+path, captcha events, lookups per cédula."""
 
     _MAX_PATHS = 200  # distinct paths counted one by one; the rest share one bucket
+    _MAX_TIMES = 5000  # arrival times kept per method+path (the newest), for rate checks
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -173,6 +174,7 @@ class Stats:
     def reset(self) -> None:
         with self._lock:
             self._requests: Counter[str] = Counter()
+            self._times: dict[str, deque[float]] = {}
             self._captcha: Counter[str] = Counter()
             self._outcomes: Counter[str] = Counter()
             self._lookups: Counter[str] = Counter()
@@ -190,6 +192,7 @@ class Stats:
             if key not in self._requests and len(self._requests) >= self._MAX_PATHS:
                 key = f"{method} (other)"
             self._requests[key] += 1
+            self._times.setdefault(key, deque(maxlen=self._MAX_TIMES)).append(time.time())
 
     def captcha(self, event: str) -> None:
         with self._lock:
@@ -213,6 +216,12 @@ class Stats:
     def lookup_ended(self, nuip: str) -> None:
         with self._lock:
             self._in_flight[nuip] -= 1
+
+    def hits(self) -> dict[str, list[float]]:
+        """When each request arrived (epoch seconds), per ``"METHOD /path"``: what a fleet-wide
+        rate limit is checked against (``GET /__control__/hits``)."""
+        with self._lock:
+            return {key: list(times) for key, times in self._times.items()}
 
     def snapshot(self) -> dict[str, object]:
         with self._lock:

@@ -20,8 +20,10 @@ from ..registraduria import (
     _is_true,
     _not_a_cancellation,
     _parse_json_reply,
+    _parse_message,
     _scalar_text,
     clean_text,
+    find_novedad,
     novedad_status,
 )
 from ..text import fold
@@ -212,6 +214,11 @@ def _decide(data: dict, raw: str, source: str) -> LookupResult:
         return _not_a_cancellation(novelty, common)
     if _is_false(_get(payload, "is_in_census")):
         return LookupResult(LookupStatus.NOT_FOUND, **common)
+    # No novelty list, no census flag: the message alone may name the state, in the ANI's words.
+    # Read like the other pages' HTML: entities decoded, markup dropped.
+    named = find_novedad(_parse_message(message).text, folded=True)
+    if named is not None and named.status is not LookupStatus.UNKNOWN:
+        return LookupResult(named.status, deceased=named.deceased, novedad=named.phrase, **common)
     if _is_true(_get(payload, "is_in_census")):
         return LookupResult(LookupStatus.UNKNOWN, error="in census but no polling place", **common)
     return LookupResult(LookupStatus.UNKNOWN, error="unrecognised reply", **common)

@@ -270,7 +270,7 @@ if WORKER_METRICS:
         "dramatiq.middleware.prometheus.Prometheus",
         "actors.metrics.MetricsGuard",
     ]
-DRAMATIQ_AUTODISCOVER_MODULES = ["lookups"]
+DRAMATIQ_AUTODISCOVER_MODULES = ["lookups", "contact_imports"]
 DRAMATIQ_TASKS_DATABASE = "default"
 
 # ------------------------------------------------------------------------------
@@ -301,6 +301,17 @@ LOOKUP_REFRESH_RATE_WINDOW_SECONDS = env.int("LOOKUP_REFRESH_RATE_WINDOW_SECONDS
 # Territorio exports hand out many members' data and cost seconds of CPU each (docs/network.md).
 NETWORK_EXPORT_RATE_LIMIT = env.int("NETWORK_EXPORT_RATE_LIMIT", default=30)
 NETWORK_EXPORT_RATE_WINDOW_SECONDS = env.int("NETWORK_EXPORT_RATE_WINDOW_SECONDS", default=3600)
+# Importar (issue 14, docs/import.md): a leader's spreadsheet of contacts.
+IMPORT_MAX_FILE_BYTES = env.int("IMPORT_MAX_FILE_BYTES", default=5 * 1024 * 1024)
+IMPORT_MAX_ROWS = env.int("IMPORT_MAX_ROWS", default=20_000)
+# What an XLSX (a zip) may unpack to: a few MB of file cannot become gigabytes in memory.
+IMPORT_MAX_UNZIPPED_BYTES = env.int("IMPORT_MAX_UNZIPPED_BYTES", default=100 * 1024 * 1024)
+IMPORT_MAX_IN_FLIGHT = env.int("IMPORT_MAX_IN_FLIGHT", default=1)
+IMPORT_DAILY_LOOKUP_BUDGET = env.int("IMPORT_DAILY_LOOKUP_BUDGET", default=20_000)
+IMPORT_UPLOADS_PER_HOUR = env.int("IMPORT_UPLOADS_PER_HOUR", default=30)
+IMPORT_BATCH_SIZE = env.int("IMPORT_BATCH_SIZE", default=1000)
+# Where an uploaded file waits between the preview and the confirmation (then removed).
+IMPORT_UPLOAD_DIR = env("IMPORT_UPLOAD_DIR", default=str(BASE_DIR / "var" / "imports"))
 
 # /healthz fails when the oldest signup lookup has waited longer than this.
 HEALTH_MAX_LOOKUP_AGE_SECONDS = env.int("HEALTH_MAX_LOOKUP_AGE_SECONDS", default=120)
@@ -350,6 +361,24 @@ CAPTCHA_ACCOUNT_BACKOFF_SECONDS = env.float("CAPTCHA_ACCOUNT_BACKOFF_SECONDS", d
 CHROMIUM_PATH = env("CHROMIUM_PATH", default="")
 BROWSER_PAGE_POOL_SIZE = env.int("BROWSER_PAGE_POOL_SIZE", default=8)
 BROWSER_PAGE_MAX_USES = env.int("BROWSER_PAGE_MAX_USES", default=200)
+
+# ------------------------------------------------------------------------------
+# Politeness towards the Registraduría, shared by the whole fleet on Redis
+# (scrapers/politeness.py, docs/pipeline.md#politeness). Redis unreachable: fail open.
+# ------------------------------------------------------------------------------
+# Every key starts with it, so deployments or test runs may share one Redis database.
+POLITENESS_KEY_PREFIX = env("POLITENESS_KEY_PREFIX", default="paginamadre:")
+# Lookup attempts per period on each source, fleet-wide, e.g. "wsp=3/second,consultacenso=1/second"
+# (any rate `limits` reads: "100/minute", "1 per 2 seconds"). A source left out has no limit.
+REGISTRADURIA_RATE_LIMITS = env.dict("REGISTRADURIA_RATE_LIMITS", default={})
+# The circuit breaker per source: opens when, within the window, at least MIN_FAILURES attempts
+# were blocked or failed and they were at least FAILURE_RATIO of the attempts; stays open for
+# COOLOFF seconds, then lets one probe through (half-open).
+REGISTRADURIA_BREAKER_ENABLED = env.bool("REGISTRADURIA_BREAKER_ENABLED", default=True)
+REGISTRADURIA_BREAKER_WINDOW_SECONDS = env.float("REGISTRADURIA_BREAKER_WINDOW_SECONDS", default=60.0)
+REGISTRADURIA_BREAKER_MIN_FAILURES = env.int("REGISTRADURIA_BREAKER_MIN_FAILURES", default=5)
+REGISTRADURIA_BREAKER_FAILURE_RATIO = env.float("REGISTRADURIA_BREAKER_FAILURE_RATIO", default=0.5)
+REGISTRADURIA_BREAKER_COOLOFF_SECONDS = env.float("REGISTRADURIA_BREAKER_COOLOFF_SECONDS", default=120.0)
 
 # ------------------------------------------------------------------------------
 # Scheduler

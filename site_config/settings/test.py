@@ -18,6 +18,11 @@ LOOKUP_LEASE_SECONDS = env.int("LOOKUP_LEASE_SECONDS", default=60)
 # Each pytest run gets its own queues (worker subprocesses get the prefix in their
 # environment), so a `make run` worker on the same broker never takes test messages.
 LOOKUP_QUEUE_PREFIX = env("LOOKUP_QUEUE_PREFIX", default=f"test{os.getpid()}.")
+# Each pytest run keeps its politeness keys apart (worker subprocesses get the prefix too), and
+# the breaker is off unless a test turns it on: tests that force WAF blocks must not open it
+# for the tests after them.
+POLITENESS_KEY_PREFIX = env("POLITENESS_KEY_PREFIX", default=f"test{os.getpid()}:")
+REGISTRADURIA_BREAKER_ENABLED = env.bool("REGISTRADURIA_BREAKER_ENABLED", default=False)
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},

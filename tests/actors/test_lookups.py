@@ -147,3 +147,22 @@ def test_only_a_later_retry_of_the_same_message_takes_a_live_claim_back():
     assert claim("first") == cedulas.ClaimResult.LEASE_HELD
     assert claim("first", retries=1) == cedulas.ClaimResult.CLAIMED  # Dramatiq's retry: the attempt ended
     assert claim("first", retries=1) == cedulas.ClaimResult.LEASE_HELD
+
+
+def test_a_lookup_held_back_by_open_circuits_is_deferred_not_failed(monkeypatch, on_attempt, settings):
+    """Every source open-circuited: no retry used, no attempt counted, a new message for later."""
+    user = UserFactory()
+    on_attempt(settings.LOOKUP_MAX_RETRIES)  # even on the last attempt: nothing was tried
+    paused = LookupResult(
+        status=LookupStatus.SITE_ERROR, deferred="circuit_open", retry_after=90, error="not sent"
+    )
+    monkeypatch.setattr(lookups, "lookup_in_worker", lambda cedula: paused)
+    sent = []
+    monkeypatch.setattr(cedulas, "cedula_lookup_send", lambda **kwargs: sent.append(kwargs) or True)
+    lookups.lookup_cedula.fn(user.pk)  # returns: the message is acknowledged
+    info = CedulaInfo.objects.get(user=user)
+    assert info.status == CedulaStatus.PENDING and info.attempts == 0
+    assert "hacia las" in info.message and "No tienes que hacer nada" in info.message
+    assert len(sent) == 1 and sent[0]["user_id"] == user.pk
+    expected_ms = min(90_000, settings.LOOKUP_MAX_BACKOFF_MS)
+    assert expected_ms <= sent[0]["delay_ms"] <= expected_ms + 2_000

@@ -578,6 +578,21 @@ def test_stats_count_requests_captchas_and_lookups(replica):
     assert stats["sessions"] >= 1
 
 
+def test_hits_give_each_request_its_arrival_time(replica):
+    replica.reset()
+    session = browser_session()
+    before = time.time()
+    for nuip in ("1000000001", "3000000001"):
+        full_lookup(replica, nuip, session)
+    hits = replica.hits()
+    posts = hits["POST /censo/consultar/"]
+    assert len(posts) == 2 and len(hits["GET /censo/consultar/"]) == 2
+    assert before <= posts[0] <= posts[1] <= time.time()
+    assert "GET /__control__/hits" not in hits  # control calls are not counted
+    replica.reset()
+    assert replica.hits() == {}
+
+
 def test_sixteen_concurrent_clients_all_get_answers(replica):
     nuips = [row["nuip"] for row in CITIZENS if row["estado"] == "found"]
 

@@ -383,3 +383,45 @@ def test_bug_after_claim_on_last_attempt_leaves_a_live_lease_for_the_sweeper():
     claim(user)  # another worker holds a live lease
     cedulas.cedula_mark_failed(user_id=user.pk, detail="boom")
     assert CedulaInfo.objects.get(user=user).status == CedulaStatus.PROCESSING
+
+
+@pytest.mark.parametrize("reason", ["circuit_open", "rate_limited"])
+def test_a_paused_lookup_goes_back_to_pending_without_an_attempt(reason, settings):
+    settings.LOOKUP_MAX_BACKOFF_MS = 300_000
+    user = make_user("52000080")
+    cedulas.cedula_record_result(user_id=user.pk, token=claim(user).token, result=FOUND, final_attempt=False)
+    CedulaInfo.objects.filter(user=user).update(status=CedulaStatus.PENDING)
+    before = CedulaInfo.objects.get(user=user)
+    paused = LookupResult(status=LookupStatus.SITE_ERROR, deferred=reason, retry_after=240, error="not sent")
+    outcome = cedulas.cedula_record_result(
+        user_id=user.pk, token=claim(user).token, result=paused, final_attempt=True
+    )
+    info = CedulaInfo.objects.get(user=user)
+    assert outcome == cedulas.RecordOutcome.PAUSED
+    assert info.status == CedulaStatus.PENDING and info.claim_token == ""
+    assert info.attempts == before.attempts  # nothing reached the site
+    assert info.puesto == FOUND.puesto and info.raw_response == before.raw_response
+    at = timezone.localtime(timezone.now() + timedelta(seconds=240))
+    assert f"hacia las {at:%H:%M}" in info.message or "hacia las " in info.message  # minute edge
+    assert "en unos 4 minutos" in info.message
+    assert abs((info.requested_at - timezone.now()).total_seconds() - 240) < 5
+    # The next message claims it at once.
+    assert cedulas.cedula_claim(user_id=user.pk).result == cedulas.ClaimResult.CLAIMED
+
+
+@pytest.mark.parametrize(
+    ("seconds", "words"),
+    [(20, "en un minuto o menos"), (300, "en unos 5 minutos"), (3600, "en más o menos una hora")],
+)
+def test_paused_message_says_when_calmly_in_spanish(seconds, words):
+    now = timezone.now()
+    text = cedulas.paused_message(at=now + timedelta(seconds=seconds), reason="circuit_open", now=now)
+    assert words in text
+    assert text.startswith("La Registraduría está respondiendo con problemas")
+    assert "usted" not in text.lower()
+
+
+def test_a_long_pause_is_capped_at_the_longest_backoff(settings):
+    settings.LOOKUP_MAX_BACKOFF_MS = 60_000
+    paused = LookupResult(status=LookupStatus.SITE_ERROR, deferred="circuit_open", retry_after=900)
+    assert cedulas.paused_delay(paused) == timedelta(seconds=60)

@@ -259,6 +259,10 @@ def main() -> None:
         "LOOKUP_MIN_BACKOFF_MS": "15000",
         "LOOKUP_MAX_BACKOFF_MS": "300000",
         "LOOKUP_MAX_RETRIES": "5",
+        # The old order's lookups time out waiting for a page (their own queue, not the site's
+        # trouble); counted as site errors they would open wsp's breaker and move the old
+        # phase to consultacenso. No rate limit is configured by default either.
+        "REGISTRADURIA_BREAKER_ENABLED": "false",
     }
     log_dir = Path(tempfile.mkdtemp(prefix="bench-realistic-"))
     print(

@@ -32,7 +32,7 @@ from accounts.counters import counter_hit, counter_refund, counter_value
 from accounts.models import CedulaChange, CedulaInfo, CedulaStatus, User
 from accounts.selectors.network import network_contains
 from actors import sending
-from actors.errors import LookupPermanentError, LookupTransientError
+from actors.errors import LookupDeferred, LookupPermanentError, LookupTransientError
 from actors.queues import QUEUE_LOOKUPS, QUEUE_REFRESH
 from scrapers.masking import mask_cedula
 from scrapers.registraduria import LookupResult, LookupStatus
@@ -589,6 +589,13 @@ def cedula_lookup_run(
         return claim, None
     try:
         result = perform(claim.cedula)
+    except LookupDeferred as deferred:
+        cedula_release_claim(
+            user_id=user_id,
+            token=claim.token,
+            until=timezone.now() + timedelta(seconds=deferred.delay_seconds),
+        )
+        raise
     except BaseException as exc:
         interrupted = LookupResult(
             status=LookupStatus.SITE_ERROR, timed_out=True, error=f"interrupted: {type(exc).__name__}"
@@ -599,6 +606,27 @@ def cedula_lookup_run(
         raise
     return claim, cedula_record_result(
         user_id=user_id, token=claim.token, result=result, final_attempt=final_attempt
+    )
+
+
+def cedula_release_claim(*, user_id: int, token: str, until: datetime | None = None) -> bool:
+    """Hand a claimed row back as ``pending``, as if the attempt never started.
+
+    For a lookup that could not run (no captcha may be bought now): no attempt is counted, no
+    error is written, the member keeps reading "En cola". Only the claim's holder may do it.
+    ``until`` (when the message comes back) dates the request so the sweeper leaves it alone.
+    """
+    rows = CedulaInfo.objects.filter(user_id=user_id, claim_token=token, status=CedulaStatus.PROCESSING)
+    extra = {"requested_at": until} if until is not None else {}
+    return bool(
+        rows.update(
+            **extra,
+            status=CedulaStatus.PENDING,
+            claim_token="",
+            claim_message_id="",
+            lease_expires_at=None,
+            message=STATUS_MESSAGES[CedulaStatus.PENDING],
+        )
     )
 
 

@@ -21,3 +21,14 @@ class LookupTransientError(Retry):
 
 class LookupRetriesExhausted(Exception):
     """The last allowed attempt failed: the row got its final error status; dead-letter the message."""
+
+
+class LookupDeferred(Exception):
+    """The lookup cannot run now for a reason that is not the member's nor the site's (no captcha
+    may be bought: budget spent, account refused). The row is handed back untouched and the
+    message sent again after ``delay_seconds``; no retry is used up, nothing is failed."""
+
+    def __init__(self, reason: str, delay_seconds: float) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.delay_seconds = delay_seconds

@@ -4,25 +4,42 @@ Two queues so a signup never waits behind the nightly backlog: ``lookups``
 (signups, refresh by hand) has actor priority 0 and ``refresh`` (bulk) 100, so
 inside a worker a lookups message jumps ahead of every prefetched refresh
 message; operators may also run a worker for ``--queues lookups`` alone.
+
+A worker process runs many threads (``DRAMATIQ_THREADS``, 160 by default): most
+of them wait on the captcha service while a few pages do the browser work
+(docs/pipeline.md#concurrency-apart-from-pages). Database connections stay bounded
+whatever the number of threads: a thread takes one of ``LOOKUP_DB_CONNECTIONS``
+slots to claim its row and to write its result, closes its connection before the
+captcha wait and the browser, and takes a slot again afterwards.
 """
 
+import contextlib
 import logging
+import random
 import threading
 from collections import OrderedDict
+from datetime import timedelta
 
 import dramatiq
 from django.conf import settings
+from django.db import connection
 from django.utils import timezone
 from dramatiq.middleware import CurrentMessage
 
 from accounts.models import CedulaInfo
 from accounts.services import cedulas
-from actors import metrics
-from actors.errors import LookupPermanentError, LookupRetriesExhausted, LookupTransientError
+from actors import captcha_budget, metrics
+from actors.errors import (
+    LookupDeferred,
+    LookupPermanentError,
+    LookupRetriesExhausted,
+    LookupTransientError,
+)
 from actors.queues import ACTOR_NAMES, QUEUE_LOOKUPS, QUEUE_REFRESH
 from actors.registraduria import lookup_in_worker
 from scrapers.masking import mask_cedula
 from scrapers.registraduria import LookupResult
+from scrapers.tokens import CaptchaUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +86,68 @@ def _take_unwritten(message_id: str) -> LookupResult | None:
         return _unwritten.pop(message_id, None)
 
 
+_db_slots = threading.BoundedSemaphore(max(1, settings.LOOKUP_DB_CONNECTIONS))
+_slot_held = threading.local()
+
+
+def _close_connection() -> None:
+    # A connection inside a transaction belongs to whoever opened it (a test's, a caller's
+    # atomic block): closing it would break their next query.
+    if not connection.in_atomic_block:
+        connection.close()
+
+
+@contextlib.contextmanager
+def _database_slot():
+    """Hold one of the process's database slots; the connection is closed when it is given up.
+
+    Closed, not kept: with hundreds of threads, a kept connection per thread
+    (``CONN_MAX_AGE``) would mean hundreds of connections per process.
+    """
+    _db_slots.acquire()
+    _slot_held.value = True
+    try:
+        yield
+    finally:
+        try:
+            _close_connection()
+        finally:
+            if getattr(_slot_held, "value", False):
+                _slot_held.value = False
+                _db_slots.release()
+
+
+@contextlib.contextmanager
+def _without_database():
+    """Inside ``_database_slot``: give the slot and the connection up for a long wait."""
+    _close_connection()
+    _slot_held.value = False
+    _db_slots.release()
+    try:
+        yield
+    finally:
+        # A time limit may interrupt this wait: the flag says whether the slot came back.
+        _db_slots.acquire()
+        _slot_held.value = True
+
+
+def _defer_delay(seconds_left: float) -> float:
+    """Seconds to delay a message while no captcha may be bought: the pause's end plus jitter,
+    capped at the maximum backoff (Dramatiq holds delayed messages unacked, under RabbitMQ's
+    consumer_timeout), so the fleet comes back gradually and checks again at least that often."""
+    jitter = random.uniform(0, min(30.0, max(1.0, seconds_left / 4)))
+    return max(1.0, min(seconds_left + jitter, settings.LOOKUP_MAX_BACKOFF_MS / 1000))
+
+
+def _defer(user_id: int, queue: str, reason: str, seconds_left: float) -> None:
+    delay = _defer_delay(seconds_left)
+    metrics.observe_outcome(queue=queue, outcome="captcha_paused")
+    log.info("lookup of user_id=%s delayed %.0fs: %s", user_id, delay, reason)
+    cedulas.cedula_lookup_defer(
+        user_id=user_id, queue=queue, until=timezone.now() + timedelta(seconds=delay - 1)
+    )
+
+
 def _retry_reason(user_id: int) -> str:
     """What the row says about the failed attempt, with the cédula masked."""
     row = CedulaInfo.objects.filter(user_id=user_id).values_list("error_detail", "user__cedula").first()
@@ -80,6 +159,17 @@ def _retry_reason(user_id: int) -> str:
 
 def _run(args: tuple, kwargs: dict, *, queue: str) -> None:
     user_id = _user_id_from(args, kwargs)
+    code, left = captcha_budget.fleet_pause()
+    if left > 0:
+        # No captcha may be bought (budget spent, account refused): do not even claim the row.
+        with _database_slot():
+            _defer(user_id, queue, f"captcha paused ({code})", left)
+        return
+    with _database_slot():
+        _run_claimed(user_id, queue=queue)
+
+
+def _run_claimed(user_id: int, *, queue: str) -> None:
     message = CurrentMessage.get_current_message()
     retries = message.options.get("retries", 0) if message else 0
     message_id = message.message_id if message else ""
@@ -92,7 +182,12 @@ def _run(args: tuple, kwargs: dict, *, queue: str) -> None:
             log.info("lookup result kept from the previous attempt written user_id=%s", user_id)
             result = kept
         else:
-            result = lookup_in_worker(cedula)
+            # The captcha wait and the browser take seconds to a minute: no connection meanwhile.
+            with _without_database():
+                try:
+                    result = lookup_in_worker(cedula)
+                except CaptchaUnavailable as exc:
+                    raise LookupDeferred(str(exc), _defer_delay(exc.retry_after)) from None
         scraped.append(result)
         return result
 
@@ -104,6 +199,16 @@ def _run(args: tuple, kwargs: dict, *, queue: str) -> None:
             message_id=message_id,
             retries=retries,
         )
+    except LookupDeferred as deferred:
+        # The row is pending again (the service released the claim); the message comes back later.
+        metrics.observe_outcome(queue=queue, outcome="captcha_paused")
+        log.info("lookup of user_id=%s delayed %.0fs: %s", user_id, deferred.delay_seconds, deferred.reason)
+        cedulas.cedula_lookup_defer(
+            user_id=user_id,
+            queue=queue,
+            until=timezone.now() + timedelta(seconds=deferred.delay_seconds - 1),
+        )
+        return
     except (LookupPermanentError, LookupRetriesExhausted):
         metrics.observe_outcome(queue=queue, outcome="rejected")
         raise

@@ -12,6 +12,12 @@ The circuit breakers' state is fleet-wide and lives on Redis (``scrapers.politen
 is read there at scrape time by :class:`BreakerCollector`, which the web's ``/metrics/queues``
 serves (one answer for the whole fleet, never a stale per-process copy). The workers count what
 they saw happen: transitions and rate-limit waits.
+
+The captcha economy (docs/operations.md#captcha-keys-budget-and-cost): solves
+(``paginamadre_captcha_solves_total``), tokens reused or wasted by reason
+(``paginamadre_captcha_tokens_total``), solves not bought, solves refused by the
+budget or the account (``paginamadre_captcha_unavailable_total``) and answers
+(``paginamadre_lookup_answers_total``).
 """
 
 from __future__ import annotations
@@ -50,6 +56,29 @@ CAPTCHA_SOLVE_DURATION = Histogram(
     "paginamadre_captcha_solve_seconds",
     "Time from asking the captcha service to receiving a token (successful solves).",
     buckets=(0.5, 1, 2, 5, 10, 15, 20, 30, 45, 60, 90, 180),
+)
+CAPTCHA_TOKENS = Counter(
+    "paginamadre_captcha_tokens_total",
+    "What happened to captcha tokens: reused (a kept token served another attempt) or "
+    "wasted (paid for, never bought an answer) with the reason: expired, sitekey_changed, "
+    "submission_failed, closed.",
+    ["event", "reason"],
+)
+CAPTCHA_SKIPPED = Counter(
+    "paginamadre_captcha_solves_skipped_total",
+    "Solves not bought because the lookup could not have used them (deadline too close).",
+    ["reason"],
+)
+CAPTCHA_UNAVAILABLE = Counter(
+    "paginamadre_captcha_unavailable_total",
+    "Solves refused by the fleet's gate or the service's account errors (BUDGET, "
+    "ERROR_ZERO_BALANCE, ERROR_NO_SLOT_AVAILABLE, ERROR_KEY_DOES_NOT_EXIST, ...).",
+    ["code"],
+)
+LOOKUP_ANSWERS = Counter(
+    "paginamadre_lookup_answers_total",
+    "Lookups that ended with an answer (found, not found, cancelled, pending): the denominator "
+    "of solves per answer.",
 )
 PAGES_IN_USE = Gauge(
     "paginamadre_browser_pages_in_use",
@@ -180,6 +209,22 @@ class InstrumentedSolver:
 
     async def aclose(self) -> None:
         await self._solver.aclose()
+
+
+def captcha_event(event: str) -> None:
+    """``scrapers.tokens.CaptchaCounts`` hook: one event of the captcha economy.
+
+    Solves themselves are counted by ``InstrumentedSolver`` (``paginamadre_captcha_solves_total``).
+    """
+    kind, _, reason = event.partition(":")
+    if kind in ("wasted", "reused"):
+        CAPTCHA_TOKENS.labels(event=kind, reason=reason or "-").inc()
+    elif kind == "skipped":
+        CAPTCHA_SKIPPED.labels(reason=reason).inc()
+    elif kind == "unavailable":
+        CAPTCHA_UNAVAILABLE.labels(code=reason).inc()
+    elif kind == "answer":
+        LOOKUP_ANSWERS.inc()
 
 
 def pages_in_use_changed(in_use: int) -> None:

@@ -31,7 +31,9 @@ def build_client_config(**overrides) -> ClientConfig:
     (REGISTRADURIA_WSP_URL, REGISTRADURIA_CONSULTACENSO_URL, REGISTRADURIA_ELECCIONESCOLOMBIA_URL,
     named by ``scrapers.sources.SOURCES[name].url_setting``), CAPTCHA_SOLVER,
     TWOCAPTCHA_API_KEY, TWOCAPTCHA_SERVER, TWOCAPTCHA_POLLING_INTERVAL, SCRAPER_DEADLINE_SECONDS,
-    CHROMIUM_PATH, BROWSER_PAGE_POOL_SIZE, BROWSER_PAGE_MAX_USES.
+    CHROMIUM_PATH, BROWSER_PAGE_POOL_SIZE, BROWSER_PAGE_MAX_USES, CAPTCHA_TOKEN_FIRST,
+    CAPTCHA_TOKEN_MAX_AGE_SECONDS, CAPTCHA_SITEKEYS, CAPTCHA_HOURLY_BUDGET,
+    CAPTCHA_NO_SLOT_BACKOFF_SECONDS, CAPTCHA_ACCOUNT_BACKOFF_SECONDS.
 
     :raises TypeError: on an override that is not a ClientConfig field.
     :raises ImproperlyConfigured: on an unknown or repeated source name, or an enabled source
@@ -67,6 +69,12 @@ def build_client_config(**overrides) -> ClientConfig:
         "chromium_path": settings.CHROMIUM_PATH,
         "pool_size": int(settings.BROWSER_PAGE_POOL_SIZE),
         "page_max_uses": int(settings.BROWSER_PAGE_MAX_USES),
+        "token_first": bool(settings.CAPTCHA_TOKEN_FIRST),
+        "token_max_age": float(settings.CAPTCHA_TOKEN_MAX_AGE_SECONDS),
+        "captcha_sitekeys": dict(settings.CAPTCHA_SITEKEYS),
+        "captcha_hourly_budget": int(settings.CAPTCHA_HOURLY_BUDGET),
+        "captcha_no_slot_backoff": float(settings.CAPTCHA_NO_SLOT_BACKOFF_SECONDS),
+        "captcha_account_backoff": float(settings.CAPTCHA_ACCOUNT_BACKOFF_SECONDS),
     }
     values.update(overrides)
     return ClientConfig(**values)
@@ -133,9 +141,11 @@ def get_client():
     with _client_lock:
         if _client is None:
             from actors import metrics
+            from actors.captcha_budget import build_gate
             from scrapers.captcha import build_solver
             from scrapers.client import RegistraduriaClient
             from scrapers.politeness import Politeness
+            from scrapers.tokens import CaptchaCounts
 
             config = build_client_config()
             solver = build_solver(
@@ -148,6 +158,9 @@ def get_client():
                 config,
                 solver=metrics.InstrumentedSolver(solver),
                 on_pages_in_use=metrics.pages_in_use_changed,
+                # The fleet's hourly budget and account-error pause live on Redis.
+                gate=build_gate(),
+                counts=CaptchaCounts(on_event=metrics.captcha_event),
                 politeness=Politeness(build_politeness_config(), on_event=metrics.politeness_event),
             )
         return _client
@@ -157,7 +170,10 @@ def lookup_in_worker(cedula: str):
     """Run one lookup on the worker's event loop and wait for its LookupResult.
 
     A time limit or shutdown interrupting the waiting thread cancels the
-    coroutine, which hands its page back to the pool.
+    coroutine, which hands its page back to the pool (and its captcha solve, if
+    one is running, to the token stock). Raises ``scrapers.tokens.CaptchaUnavailable``
+    when no captcha may be bought now (budget spent, account refused): the caller
+    delays the message.
     """
     from actors import metrics
 
@@ -167,7 +183,8 @@ def lookup_in_worker(cedula: str):
         if not connection.in_atomic_block:
             connection.close()
     started = time.monotonic()
-    result = get_event_loop_thread().run_coroutine(get_client().lookup(cedula))
+    coroutine = get_client().lookup(cedula, raise_unavailable=True)
+    result = get_event_loop_thread().run_coroutine(coroutine)
     metrics.observe_lookup(result, seconds=time.monotonic() - started)
     return result
 
@@ -189,6 +206,9 @@ class BrowserLifecycle(Middleware):
             return
         try:
             get_event_loop_thread().run_coroutine(client.close())
+            gate = getattr(client, "_gate", None)
+            if gate is not None and hasattr(gate, "aclose"):
+                get_event_loop_thread().run_coroutine(gate.aclose())
             log.info("browser closed for worker shutdown")
         except Exception:  # shutdown must go on whatever the browser does
             log.exception("closing the browser at shutdown failed")

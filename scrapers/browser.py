@@ -14,6 +14,7 @@ import logging
 import os
 import sys
 import threading
+import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 
@@ -60,6 +61,10 @@ DESKTOP_CHROME_UA = (
 )
 VIEWPORT = {"width": 1024, "height": 640}
 BLOCKED_RESOURCES = frozenset({"image", "font", "media"})
+# The Node driver's young generation: V8's default semi-spaces (16 MB each, grown under load) made
+# the driver ~190 MB PSS beside a pool of 6 pages; 2 MB brings it to ~145 MB for a few more cheap
+# scavenges (docs/stack.md#playwright). Added to NODE_OPTIONS only while the driver starts.
+DRIVER_NODE_OPTIONS = "--max-semi-space-size=2"
 CLOSE_TIMEOUT = 10.0
 
 
@@ -94,9 +99,16 @@ def driver_stderr_drained():
     writer = os.fdopen(write_fd, "w", buffering=1)
     saved = sys.stderr
     sys.stderr = writer
+    # The driver copies os.environ when it is spawned: our Node options reach it, nobody else.
+    node_options = os.environ.get("NODE_OPTIONS")
+    os.environ["NODE_OPTIONS"] = f"{node_options or ''} {DRIVER_NODE_OPTIONS}".strip()
     try:
         yield
     finally:
+        if node_options is None:
+            os.environ.pop("NODE_OPTIONS", None)
+        else:
+            os.environ["NODE_OPTIONS"] = node_options
         sys.stderr = saved
         # The driver has its own copy of the descriptor; ours closes so the drain
         # thread ends when the driver does.
@@ -120,12 +132,19 @@ class PooledPage:
 
 @dataclass
 class PoolStats:
-    """Counters for tests, benchmarks and operators."""
+    """Counters for tests, benchmarks and operators.
+
+    ``lends`` counts pages lent; ``hold_seconds_max``/``hold_seconds_total`` how long lookups
+    held them (the token-first order keeps every hold well under a second).
+    """
 
     browser_launches: int = 0
     pages_created: int = 0
     pages_retired: int = 0
     pages_in_use: int = 0
+    lends: int = 0
+    hold_seconds_max: float = 0.0
+    hold_seconds_total: float = 0.0
 
 
 async def _block_heavy_resources(route: Route) -> None:
@@ -246,10 +265,15 @@ class BrowserPool:
             pooled.uses += 1
             ok = False
             self._count_in_use(+1)
+            self.stats.lends += 1
+            lent_at = time.monotonic()
             try:
                 yield pooled
                 ok = True
             finally:
+                held = time.monotonic() - lent_at
+                self.stats.hold_seconds_total += held
+                self.stats.hold_seconds_max = max(self.stats.hold_seconds_max, held)
                 self._count_in_use(-1)
                 # Shielded: a cancelled lookup still returns (or retires) its page.
                 await asyncio.shield(self._give_back(pooled, ok=ok))

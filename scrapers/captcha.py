@@ -8,7 +8,9 @@ build and parse its in.php/res.php requests. Two things are adapted, both minima
   stand-in is plain http on 127.0.0.1:PORT) and reuses one pooled ``httpx.AsyncClient``;
 * the polling loop: the official ``wait_result`` truncates the interval to whole seconds, so a short
   interval against the replica (0.1 s) becomes a busy loop. We poll with the official ``get_result``
-  on our own float interval instead.
+  on our own float interval instead, and the first poll waits for most of a typical solve
+  (2captcha asks for 15-20 s before the first poll of a reCAPTCHA): with hundreds of solves in
+  flight per worker, polling every few seconds from the start would be most of the HTTP traffic.
 
 Everything is async on the caller's event loop, so 16 concurrent solves cost 16 sleeping coroutines,
 not 16 blocked threads.
@@ -161,6 +163,7 @@ class TwoCaptchaSolver:
         self._api_key = api_key
         self.polling_interval = max(0.01, float(polling_interval))
         self.timeout = timeout
+        self._typical = 0.0  # moving average of recent solve times: when the first poll is worth it
         if len(api_key) >= 6:  # shorter "keys" are test values, and would mask common words
             _redact.secrets.add(api_key)
         # Connections kept alive across polls; limits sized for a busy worker (pool of 16+ pages).
@@ -203,11 +206,14 @@ class TwoCaptchaSolver:
             raise ValueError(f"unknown reCAPTCHA version {version!r} (expected 'v2' or 'v3')")
         try:
             captcha_id = await self._client.send(**params)
-            give_up = time.monotonic() + self.timeout
+            started = time.monotonic()
+            give_up = started + self.timeout
+            wait = max(self.polling_interval, min(0.8 * self._typical, 60.0))
             while True:
-                await asyncio.sleep(self.polling_interval)
+                await asyncio.sleep(wait)
+                wait = self.polling_interval
                 try:
-                    return await self._client.get_result(captcha_id)
+                    token = await self._client.get_result(captcha_id)
                 except NotReady:
                     # CAPCHA_NOT_READY, or a poll that failed in transit: both mean "ask again".
                     if time.monotonic() >= give_up:
@@ -216,6 +222,10 @@ class TwoCaptchaSolver:
                             code="TIMEOUT",
                             rejected=False,
                         ) from None
+                    continue
+                seconds = time.monotonic() - started
+                self._typical = seconds if not self._typical else 0.7 * self._typical + 0.3 * seconds
+                return token
         except (TransportApiException, SolverExceptions) as exc:
             message = self._scrub(str(exc))
             code = next((word for word in message.replace("|", " ").split() if word.startswith("ERROR")), "")

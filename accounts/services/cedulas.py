@@ -32,7 +32,7 @@ from accounts.counters import counter_hit, counter_refund, counter_value
 from accounts.models import CedulaChange, CedulaInfo, CedulaStatus, User
 from accounts.selectors.network import network_contains
 from actors import sending
-from actors.errors import LookupPermanentError, LookupTransientError
+from actors.errors import LookupDeferred, LookupPermanentError, LookupTransientError
 from actors.queues import QUEUE_LOOKUPS, QUEUE_REFRESH
 from scrapers.masking import mask_cedula
 from scrapers.registraduria import LookupResult, LookupStatus
@@ -77,14 +77,10 @@ def retrying_message(at) -> str:
     return f"La Registraduría no respondió bien; reintentaremos hacia las {timezone.localtime(at):%H:%M}."
 
 
-def _in_about(seconds: float) -> str:
-    minutes = round(seconds / 60)
-    if minutes <= 1:
-        return "en un minuto o menos"
-    if minutes < 60:
-        return f"en unos {minutes} minutos"
-    hours = round(minutes / 60)
-    return "en más o menos una hora" if hours <= 1 else f"en unas {hours} horas"
+_MONTHS = (
+    "enero", "febrero", "marzo", "abril", "mayo", "junio",
+    "julio", "agosto", "septiembre", "octubre", "noviembre", "diciembre",
+)  # fmt: skip
 
 
 def paused_message(*, at, reason: str, now=None) -> str:
@@ -93,8 +89,11 @@ def paused_message(*, at, reason: str, now=None) -> str:
     ``at`` is when we expect to have the answer (the breaker's reopening plus the queue in front,
     or the rate limit's next permit); ``reason`` is ``circuit_open`` or ``rate_limited``.
     """
-    now = now or timezone.now()
-    when = f"hacia las {timezone.localtime(at):%H:%M} ({_in_about((at - now).total_seconds())})"
+    # An absolute time, never "in N minutes": the sentence is stored, and read minutes later.
+    local, today = timezone.localtime(at), timezone.localtime(now or timezone.now()).date()
+    when = f"hacia las {local:%H:%M}"
+    if local.date() != today:
+        when += f" del {local.day} de {_MONTHS[local.month - 1]}"
     if reason == "circuit_open":
         return (
             "La Registraduría está respondiendo con problemas, así que hicimos una pausa para no "
@@ -590,6 +589,13 @@ def cedula_lookup_run(
         return claim, None
     try:
         result = perform(claim.cedula)
+    except LookupDeferred as deferred:
+        cedula_release_claim(
+            user_id=user_id,
+            token=claim.token,
+            until=timezone.now() + timedelta(seconds=deferred.delay_seconds),
+        )
+        raise
     except BaseException as exc:
         interrupted = LookupResult(
             status=LookupStatus.SITE_ERROR, timed_out=True, error=f"interrupted: {type(exc).__name__}"
@@ -600,6 +606,27 @@ def cedula_lookup_run(
         raise
     return claim, cedula_record_result(
         user_id=user_id, token=claim.token, result=result, final_attempt=final_attempt
+    )
+
+
+def cedula_release_claim(*, user_id: int, token: str, until: datetime | None = None) -> bool:
+    """Hand a claimed row back as ``pending``, as if the attempt never started.
+
+    For a lookup that could not run (no captcha may be bought now): no attempt is counted, no
+    error is written, the member keeps reading "En cola". Only the claim's holder may do it.
+    ``until`` (when the message comes back) dates the request so the sweeper leaves it alone.
+    """
+    rows = CedulaInfo.objects.filter(user_id=user_id, claim_token=token, status=CedulaStatus.PROCESSING)
+    extra = {"requested_at": until} if until is not None else {}
+    return bool(
+        rows.update(
+            **extra,
+            status=CedulaStatus.PENDING,
+            claim_token="",
+            claim_message_id="",
+            lease_expires_at=None,
+            message=STATUS_MESSAGES[CedulaStatus.PENDING],
+        )
     )
 
 

@@ -34,6 +34,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=8001, help="port (default 8001; 0 = any free port)")
     parser.add_argument("--captcha-delay", type=float, help="seconds the 2captcha stand-in takes to solve")
+    parser.add_argument(
+        "--token-lifetime", type=float, help="seconds a solved reCAPTCHA token stays valid (default 120)"
+    )
     parser.add_argument("--latency", type=float, help="seconds added to every site reply")
     parser.add_argument(
         "--no-waf-headless", action="store_true", help="let HeadlessChrome user agents through the WAF"
@@ -56,6 +59,8 @@ def main(argv: list[str] | None = None) -> int:
     switches: dict[str, object] = dict(args.fault)
     if args.captcha_delay is not None:
         switches["captcha_delay"] = args.captcha_delay
+    if args.token_lifetime is not None:
+        switches["token_lifetime"] = args.token_lifetime
     if args.latency is not None:
         switches["latency"] = args.latency
     if args.no_waf_headless:

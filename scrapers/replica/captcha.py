@@ -6,6 +6,11 @@ for and its expiry, and, like Google's, verifies once: a second POST with the sa
 Tokens use only ``[0-9a-z._]``, so they never contain ``ERROR`` (the official 2captcha client
 treats any reply containing that word as a failure).
 
+Tokens expire ``token_lifetime`` seconds after the solve (120 s like Google's; the switch of that
+name shortens it for tests) and are bound to the sitekey they were solved for: a site whose sitekey
+was rotated (the ``sitekey_rotation`` switch, :func:`current_sitekey`) refuses tokens solved for
+the old one, as Google does.
+
 A token is a v2 one (the checkbox: prefix ``03r``) or a v3 one (``grecaptcha.execute``: prefix
 ``03v`` plus the score in tenths, e.g. ``03v9`` for 0.9). A site in v3 mode asks for a v3 token
 with at least its minimum score; a v2 site refuses v3 tokens, and the other way round.
@@ -34,6 +39,20 @@ AUTOMATION_V3_SCORE = 0.1
 PERSON_V3_SCORE = 0.9
 
 
+def current_sitekey(base: str, rotation: int) -> str:
+    """The sitekey a page shows after ``rotation`` rotations of its ``base`` key (0: the base).
+
+    Same length and alphabet as a real key, so a client cannot tell a rotated key from a new one.
+    """
+    if rotation <= 0:
+        return base
+    return f"{base[:-6]}R{rotation % 100_000:05d}"
+
+
+def is_known_sitekey(sitekey: str, rotation: int) -> bool:
+    return sitekey in KNOWN_SITEKEYS or sitekey in {current_sitekey(key, rotation) for key in KNOWN_SITEKEYS}
+
+
 def _sitekey_tag(sitekey: str) -> str:
     return hashlib.sha256(sitekey.encode()).hexdigest()[:10]
 
@@ -47,9 +66,14 @@ class TokenAuthority:
         self._lock = threading.Lock()
         self._used: dict[str, float] = {}  # nonce -> expiry, pruned as they expire
 
-    def issue(self, sitekey: str, *, score: float | None = None) -> str:
-        """A v2 token, or a v3 one carrying ``score`` (0.0-0.9) when a score is given."""
-        expiry = int(time.time() + self._lifetime)
+    def issue(self, sitekey: str, *, score: float | None = None, lifetime: float | None = None) -> str:
+        """A v2 token, or a v3 one carrying ``score`` (0.0-0.9) when a score is given.
+
+        ``lifetime`` (seconds) overrides the authority's own; the expiry is kept in milliseconds so
+        a test lifetime of a few seconds is exact.
+        """
+        seconds = self._lifetime if lifetime is None else lifetime
+        expiry = int((time.time() + seconds) * 1000)
         kind = "03r" if score is None else f"03v{max(0, min(9, round(score * 10)))}"
         payload = f"{kind}.{_sitekey_tag(sitekey)}.{expiry}.{secrets.token_hex(24)}"
         return f"{payload}.{self._sign(payload)}"
@@ -75,7 +99,7 @@ class TokenAuthority:
             return "score too low"
         now = time.time()
         try:
-            expiry = int(parts[2])
+            expiry = int(parts[2]) / 1000
         except ValueError:
             return "malformed"
         if expiry < now:
@@ -99,6 +123,7 @@ class SolveJob:
     ready_at: float
     fail: bool
     score: float | None = None  # None: a v2 job
+    lifetime: float | None = None  # the token's, from the moment the solve completes
     token: str = ""
 
 
@@ -113,14 +138,26 @@ class SolverService:
         self._jobs: dict[str, SolveJob] = {}
         self._ids = itertools.count(80_000_000_001)
 
-    def submit(self, *, sitekey: str, delay: float, fail: bool, score: float | None = None) -> str:
+    def submit(
+        self,
+        *,
+        sitekey: str,
+        delay: float,
+        fail: bool,
+        score: float | None = None,
+        lifetime: float | None = None,
+    ) -> str:
         with self._lock:
             if len(self._jobs) >= self.MAX_JOBS:
                 for job_id in list(self._jobs)[: self.MAX_JOBS // 2]:
                     del self._jobs[job_id]
             job_id = str(next(self._ids))
             self._jobs[job_id] = SolveJob(
-                sitekey=sitekey, ready_at=time.monotonic() + delay, fail=fail, score=score
+                sitekey=sitekey,
+                ready_at=time.monotonic() + delay,
+                fail=fail,
+                score=score,
+                lifetime=lifetime,
             )
         return job_id
 
@@ -140,5 +177,5 @@ class SolverService:
                 return "failed", "", False
             first = not job.token
             if first:
-                job.token = self._authority.issue(job.sitekey, score=job.score)
+                job.token = self._authority.issue(job.sitekey, score=job.score, lifetime=job.lifetime)
             return "ready", job.token, first

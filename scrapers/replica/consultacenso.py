@@ -76,6 +76,6 @@ def citizen_reply(citizen: Citizen) -> bytes:
 
 
 @cache
-def render_page() -> bytes:
+def render_page(sitekey: str = CONSULTACENSO_SITEKEY) -> bytes:
     page = (STATIC / "consultacenso.html").read_text(encoding="utf-8")
-    return page.replace("$sitekey", CONSULTACENSO_SITEKEY).encode("utf-8")
+    return page.replace("$sitekey", sitekey).encode("utf-8")

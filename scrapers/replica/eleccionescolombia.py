@@ -105,9 +105,9 @@ def _template() -> Template:
     return Template((STATIC / "identificacion.html").read_text(encoding="utf-8"))
 
 
-def render_page(mode: str) -> bytes:
+def render_page(mode: str, sitekey: str = ELECCIONESCOLOMBIA_SITEKEY) -> bytes:
     """The page with the v2 checkbox or with v3's ``api.js?render=<key>``."""
-    key = html.escape(ELECCIONESCOLOMBIA_SITEKEY)
+    key = html.escape(sitekey)
     if mode == "v3":
         captcha = ""
         script = f'<script src="/recaptcha/api.js?render={key}"></script>'

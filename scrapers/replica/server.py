@@ -26,12 +26,13 @@ from .captcha import (
     AUTOMATION_V3_SCORE,
     CONSULTACENSO_SITEKEY,
     ELECCIONESCOLOMBIA_SITEKEY,
-    KNOWN_SITEKEYS,
     PERSON_V3_SCORE,
     SOLVER_V3_SCORE,
     WSP_SITEKEY,
     SolverService,
     TokenAuthority,
+    current_sitekey,
+    is_known_sitekey,
 )
 from .citizens import Citizen, is_valid_nuip, load_citizens, lookup
 from .state import SessionStore, Stats, Switchboard, SwitchError
@@ -57,6 +58,12 @@ PHP_NO_CACHE = (
     ("Pragma", "no-cache"),
 )
 TWOCAPTCHA_BALANCE = "9.87654"
+# Switch → the error in.php answers while it is on (2captcha's own codes).
+ACCOUNT_ERRORS = (
+    ("captcha_zero_balance", "ERROR_ZERO_BALANCE"),
+    ("captcha_no_slot", "ERROR_NO_SLOT_AVAILABLE"),
+    ("captcha_bad_key", "ERROR_KEY_DOES_NOT_EXIST"),
+)
 
 
 @dataclass
@@ -226,6 +233,10 @@ class ReplicaHandler(BaseHTTPRequestHandler):
             cookies.append(("Set-Cookie", f"{F5_COOKIE}={value};Path=/;HttpOnly"))
         return tuple(cookies)
 
+    def _sitekey(self, base: str) -> str:
+        """The sitekey a page shows now (``sitekey_rotation`` rotates every page's key)."""
+        return current_sitekey(base, int(self.app.switches.value("sitekey_rotation")))  # type: ignore[arg-type]
+
     def _waf_headless(self) -> bool:
         return bool(self.app.switches.value("waf_headless")) and "HeadlessChrome" in self.headers.get(
             "User-Agent", ""
@@ -250,7 +261,8 @@ class ReplicaHandler(BaseHTTPRequestHandler):
         # Whether the GET came with a live session cookie: tests check pooled pages start clean.
         self.app.stats.outcome("wsp", "page_new_session" if created else "page_same_session")
         headers = (*PHP_NO_CACHE, *self._wsp_cookies(sid, created))
-        self._send(HTTPStatus.OK, wsp.render_page(token), "text/html; charset=UTF-8", headers)
+        page = wsp.render_page(token, self._sitekey(WSP_SITEKEY))
+        self._send(HTTPStatus.OK, page, "text/html; charset=UTF-8", headers)
 
     def wsp_script(self) -> None:
         body = WSP_SCRIPTS[self.url_path].read_bytes()
@@ -275,7 +287,7 @@ class ReplicaHandler(BaseHTTPRequestHandler):
             return reply(wsp.reload_reply(), "reload")
         captcha_token = form.get("g-recaptcha-response", "")
         forced_reject = switches.take("captcha_reject")
-        reason = app.tokens.verify(captcha_token, WSP_SITEKEY) if captcha_token else "missing"
+        reason = app.tokens.verify(captcha_token, self._sitekey(WSP_SITEKEY)) if captcha_token else "missing"
         if forced_reject or reason:
             stats.captcha(f"rejected: {'forced' if forced_reject else reason}")
             return reply(wsp.message_reply(wsp.CAPTCHA_REJECTED_TEXT, success=False), "captcha_rejected")
@@ -305,7 +317,7 @@ class ReplicaHandler(BaseHTTPRequestHandler):
         if form is None:
             return
         sitekey = form.get("k", "")
-        if sitekey not in KNOWN_SITEKEYS:
+        if not is_known_sitekey(sitekey, int(self.app.switches.value("sitekey_rotation"))):  # type: ignore[arg-type]
             return self._json({"success": False, "error": "invalid-input-sitekey"})
         if form.get("v") == "3":
             # grecaptcha.execute: Google scores a browser under automation low.
@@ -349,11 +361,17 @@ class ReplicaHandler(BaseHTTPRequestHandler):
                 return self._twocaptcha(params, 0, "ERROR_BAD_PARAMETERS")
             # Workers deliver what was asked for, up to what real solving can reach.
             score = max(SOLVER_V3_SCORE, min(asked, 0.9))
+        # The account errors of 2captcha's in.php, on demand (docs/replica.md).
+        for switch, error in ACCOUNT_ERRORS:
+            if switches.take(switch):
+                stats.captcha(error)
+                return self._twocaptcha(params, 0, error)
         job_id = self.app.solver.submit(
             sitekey=params["googlekey"],
             delay=float(switches.value("captcha_delay")),  # type: ignore[arg-type]
             fail=switches.take("captcha_fail"),
             score=score,
+            lifetime=float(switches.value("token_lifetime")),  # type: ignore[arg-type]
         )
         stats.captcha("submitted" if version == "v2" else "submitted_v3")
         return self._twocaptcha(params, 1, job_id)
@@ -396,7 +414,8 @@ class ReplicaHandler(BaseHTTPRequestHandler):
     # ---- consultacenso.registraduria.gov.co --------------------------------------------------------
 
     def consultacenso_page(self) -> None:
-        self._send(HTTPStatus.OK, consultacenso.render_page(), "text/html; charset=utf-8")
+        page = consultacenso.render_page(self._sitekey(CONSULTACENSO_SITEKEY))
+        self._send(HTTPStatus.OK, page, "text/html; charset=utf-8")
 
     def _consultacenso_down(self) -> bool:
         if not self.app.switches.take("consultacenso_down"):
@@ -434,7 +453,7 @@ class ReplicaHandler(BaseHTTPRequestHandler):
         if not isinstance(captcha_token, str) or not captcha_token:
             reason = "missing"
         else:
-            reason = app.tokens.verify(captcha_token, CONSULTACENSO_SITEKEY)
+            reason = app.tokens.verify(captcha_token, self._sitekey(CONSULTACENSO_SITEKEY))
         if app.switches.take("consultacenso_captcha_reject"):
             reason = "forced"
         if reason:
@@ -491,7 +510,7 @@ class ReplicaHandler(BaseHTTPRequestHandler):
             return self._send(HTTPStatus.INTERNAL_SERVER_ERROR, b"", "text/html; charset=utf-8")
         mode = str(switches.value("ec_captcha"))
         self.app.stats.outcome("eleccionescolombia", f"page_{mode}")
-        page = eleccionescolombia.render_page(mode)
+        page = eleccionescolombia.render_page(mode, self._sitekey(ELECCIONESCOLOMBIA_SITEKEY))
         self._send(HTTPStatus.OK, page, "text/html; charset=utf-8", (("Cache-Control", "no-cache"),))
 
     def ec_preflight(self) -> None:
@@ -532,7 +551,9 @@ class ReplicaHandler(BaseHTTPRequestHandler):
         min_score = eleccionescolombia.V3_MIN_SCORE if v3 else None
         forced = switches.take("ec_captcha_reject")
         reason = (
-            app.tokens.verify(token, ELECCIONESCOLOMBIA_SITEKEY, min_score=min_score) if token else "missing"
+            app.tokens.verify(token, self._sitekey(ELECCIONESCOLOMBIA_SITEKEY), min_score=min_score)
+            if token
+            else "missing"
         )
         if forced or reason:
             stats.captcha(f"rejected: {'forced' if forced else reason}")

@@ -38,8 +38,14 @@ COUNT_SWITCHES = (
     "ec_captcha_reject",
     "ec_upstream_timeout",
     "ec_maintenance",
+    # The 2captcha stand-in's account errors, answered by in.php (docs/replica.md).
+    "captcha_zero_balance",
+    "captcha_no_slot",
+    "captcha_bad_key",
 )
-SECONDS_SWITCHES = ("latency", "captcha_delay", "lookup_hold")
+SECONDS_SWITCHES = ("latency", "captcha_delay", "lookup_hold", "token_lifetime")
+# Non-negative integers: how many times every page's sitekey has been rotated (0: the real keys).
+INT_SWITCHES = ("sitekey_rotation",)
 BOOL_SWITCHES = ("waf_headless", "secure_cookies")
 TEXT_SWITCHES = ("captcha_key",)
 # A switch that takes one of a few words: which reCAPTCHA the eleccionescolombia page shows.
@@ -58,6 +64,8 @@ def default_switches() -> dict[str, object]:
         latency=0.0,
         captcha_delay=0.5,
         lookup_hold=0.0,
+        token_lifetime=120.0,
+        sitekey_rotation=0,
         waf_headless=True,
         secure_cookies=True,
         captcha_key=DEFAULT_CAPTCHA_KEY,
@@ -83,6 +91,10 @@ def coerce_switch(name: str, value: object) -> object:
         if isinstance(value, bool) or not isinstance(value, int | float) or value < 0 or value > 3600:
             raise SwitchError(f"{name}: expected seconds between 0 and 3600, got {value!r}")
         return float(value)
+    if name in INT_SWITCHES:
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 99_999:
+            raise SwitchError(f"{name}: expected an integer between 0 and 99999, got {value!r}")
+        return value
     if name in BOOL_SWITCHES:
         if isinstance(value, bool) or value in (0, 1):
             return bool(value)

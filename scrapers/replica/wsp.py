@@ -112,12 +112,12 @@ def _template(name: str) -> Template:
     return Template((STATIC / name).read_text(encoding="utf-8"))
 
 
-def render_page(token: str) -> bytes:
+def render_page(token: str, sitekey: str = WSP_SITEKEY) -> bytes:
     """The lookup form with this page load's nonce."""
     options = "".join(f'<option value="{value}">{html.escape(label)}</option>' for value, label in ELECTIONS)
     page = _template("consultar.html").substitute(
         token=token,
-        sitekey=WSP_SITEKEY,
+        sitekey=sitekey,
         options=options,
         captcha_empty=html.escape(CAPTCHA_EMPTY_TEXT),
     )

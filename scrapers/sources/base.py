@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from urllib.parse import urlsplit
 
 from playwright.async_api import Error as PlaywrightError
@@ -21,6 +21,7 @@ from playwright.async_api import TimeoutError as PlaywrightTimeoutError
 from ..captcha import CaptchaSolver
 from ..registraduria import LookupResult, LookupStatus
 from ..text import cap_raw, is_waf_page
+from ..tokens import CaptchaSpec
 
 logger = logging.getLogger("scrapers.client")
 
@@ -46,25 +47,67 @@ class Failed(Exception):
         self.result = result
 
 
+class NeedToken(Exception):
+    """The page asks for a captcha the client has no usable token for (token-first order).
+
+    Raised from :meth:`LookupContext.token`; the client gives the page back, gets a token for
+    ``spec`` with no page held, and runs the source again on a fresh page. ``reason``: ``none``
+    (no token yet: the first lookup learns the spec), ``sitekey_changed`` or ``expired``.
+    """
+
+    def __init__(self, spec: CaptchaSpec, reason: str) -> None:
+        super().__init__(f"need a captcha token for {spec.short()} ({reason})")
+        self.spec = spec
+        self.reason = reason
+
+
 @dataclass
 class LookupContext:
-    """What a source's ``lookup`` gets for one attempt: a pooled page, its URL and the solver."""
+    """What a source's ``lookup`` gets for one attempt: a pooled page, its URL and its captcha.
+
+    ``captcha`` hands out the token for the spec the page shows (the client's token-first
+    order: a token solved before the page was taken, or :class:`NeedToken`); without it the
+    source solves through ``solver`` while it holds the page (the old order). ``state`` lives as
+    long as the lookup of this source, across pages (wsp counts its session retry there).
+    """
 
     page: Page
     url: str
-    solver: CaptchaSolver
+    solver: CaptchaSolver | None = None
+    captcha: Callable[[CaptchaSpec], Awaitable[str]] | None = None
+    state: dict = field(default_factory=dict)
+
+    async def token(self, spec: CaptchaSpec) -> str:
+        """The token to submit for ``spec`` (may raise :class:`NeedToken` or a captcha error)."""
+        if self.captcha is not None:
+            return await self.captcha(spec)
+        if self.solver is None:
+            raise RuntimeError("LookupContext without a captcha provider or a solver")
+        return await self.solver.solve_recaptcha(
+            sitekey=spec.sitekey,
+            page_url=self.page.url,
+            version=spec.version,
+            action=spec.action,
+            min_score=spec.min_score,
+        )
 
 
 @dataclass(frozen=True)
 class Source:
     """One source: its name (as in ``REGISTRADURIA_SOURCES``), the Django setting holding its
-    URL, the replica URL path it has by default, the browser lookup and the pure reply parser."""
+    URL, the replica URL path it has by default, the browser lookup and the pure reply parser.
+
+    ``captcha`` is the captcha its page showed when we last looked (docs/registraduria.md), in
+    ``CAPTCHA_SITEKEYS`` form (``KEY``, ``v3:KEY:ACTION``): what the first token of a process is
+    solved for before any page is loaded. The page's own sitekey always wins and is learned.
+    """
 
     name: str
     url_setting: str
     replica_path: str
     lookup: Callable[[LookupContext, str], Awaitable[LookupResult]]
     parse: Callable[[object], LookupResult]
+    captcha: str = ""
 
 
 def same_path(url: str, target: str) -> bool:

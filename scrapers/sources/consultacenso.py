@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..registraduria import LookupResult, LookupStatus, parse_consultacenso
+from ..tokens import CaptchaSpec
 from .base import LookupContext, Source, load, path_endswith, read_form, server_error, set_v2_token, submit
 
 _HAS_ELECTIONS_JS = "() => document.querySelectorAll('#eleccion option').length > 0"
@@ -23,7 +24,7 @@ async def lookup(ctx: LookupContext, number: str) -> LookupResult:
     if not await page.evaluate(_HAS_ELECTIONS_JS):
         message = (await page.text_content("#mensaje") or "").strip()
         return LookupResult(LookupStatus.SITE_ERROR, message=message, error="elections did not load")
-    token = await ctx.solver.solve_recaptcha(sitekey=sitekey, page_url=page.url)
+    token = await ctx.token(CaptchaSpec(sitekey))
     await page.fill("#documento", number)
     await set_v2_token(page, token)
     response, body, _ = await submit(
@@ -42,4 +43,5 @@ SOURCE = Source(
     replica_path="/consultar/",
     lookup=lookup,
     parse=parse_consultacenso,
+    captcha="6LeLRw0tAAAAAOfUZZ34vi2KKHjukhLhQ5lfzuLM",
 )

@@ -27,6 +27,7 @@ from ..registraduria import (
     novedad_status,
 )
 from ..text import fold
+from ..tokens import CaptchaSpec
 from .base import LookupContext, Source, body_of, load, path_endswith, server_error, set_v2_token, submit
 
 API_PATH = "/api/v1/citizen/get-information"
@@ -77,7 +78,7 @@ async def lookup(ctx: LookupContext, number: str) -> LookupResult:
     await page.fill("#document", number)
     if mode["mode"] == "v2":
         await page.wait_for_selector("#g-recaptcha-response", state="attached")
-        token = await ctx.solver.solve_recaptcha(sitekey=mode["sitekey"], page_url=page.url)
+        token = await ctx.token(CaptchaSpec(mode["sitekey"]))
         await set_v2_token(page, token)
         response, body, _ = await submit(page, SUBMIT_BUTTON, _is_api_reply)
     else:
@@ -86,12 +87,13 @@ async def lookup(ctx: LookupContext, number: str) -> LookupResult:
         async with page.expect_response(_is_api_reply) as reply:
             await page.click(SUBMIT_BUTTON)
             called = await (await page.wait_for_function(_EXECUTE_CALLED_JS)).json_value()
-            token = await ctx.solver.solve_recaptcha(
-                sitekey=called["key"] or mode["sitekey"],
-                page_url=page.url,
-                version="v3",
-                action=called["action"] or "verify",
-                min_score=V3_MIN_SCORE,
+            token = await ctx.token(
+                CaptchaSpec(
+                    called["key"] or mode["sitekey"],
+                    version="v3",
+                    action=called["action"] or "verify",
+                    min_score=V3_MIN_SCORE,
+                )
             )
             await page.evaluate(_RELEASE_EXECUTE_JS, token)
         response = await reply.value
@@ -228,4 +230,5 @@ SOURCE = Source(
     replica_path="/identificacion",
     lookup=lookup,
     parse=parse_eleccionescolombia,
+    captcha="6Lc9DmgrAAAAAJAjWVhjDy1KSgqzqJikY5z7I9SV",
 )

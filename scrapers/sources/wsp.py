@@ -9,6 +9,7 @@ from playwright.async_api import Page
 from playwright.async_api import TimeoutError as PlaywrightTimeoutError
 
 from ..registraduria import LookupResult, LookupStatus, parse_response
+from ..tokens import CaptchaSpec
 from .base import LookupContext, Source, load, read_form, same_path, server_error, set_v2_token, submit
 
 logger = logging.getLogger("scrapers.client")
@@ -19,14 +20,16 @@ CURRENT_PLACE = "-1"
 
 async def lookup(ctx: LookupContext, number: str) -> LookupResult:
     page, url = ctx.page, ctx.url
-    result = LookupResult(LookupStatus.SITE_ERROR, error="no attempt made")
-    for attempt in (1, 2):
+    while True:
         await load(page, url, "#nuip")
         # Re-read on every attempt: the nonce is per page load, and the site may rotate its key.
         sitekey, nonce = await read_form(page)
         if not nonce:
             return LookupResult(LookupStatus.SITE_ERROR, error="page without a nonce (#token)")
-        token = await ctx.solver.solve_recaptcha(sitekey=sitekey, page_url=page.url)
+        # A session-expiry retry needs a fresh token too (a token verifies once): in the
+        # token-first order that is a NeedToken, and this runs again on a new page with
+        # ctx.state remembering the retry.
+        token = await ctx.token(CaptchaSpec(sitekey))
         await page.fill("#nuip", number)
         await page.select_option("#tipo", CURRENT_PLACE)
         await set_v2_token(page, token)
@@ -40,7 +43,8 @@ async def lookup(ctx: LookupContext, number: str) -> LookupResult:
         else:
             result = parse_response(body)
         result = server_error(result, response)
-        if result.status == LookupStatus.SESSION_EXPIRED and attempt == 1:
+        if result.status == LookupStatus.SESSION_EXPIRED and not ctx.state.get("session_retried"):
+            ctx.state["session_retried"] = True
             # The page's JS reloads itself on this reply. Let that reload land first: arriving
             # after our own load, it would wipe the filled form and replace the nonce under us.
             if not navigated:
@@ -48,7 +52,6 @@ async def lookup(ctx: LookupContext, number: str) -> LookupResult:
             logger.info("session expired; reloading once")
             continue
         return result
-    return result
 
 
 async def _own_reload(page: Page) -> None:
@@ -62,4 +65,5 @@ SOURCE = Source(
     replica_path="/censo/consultar/",
     lookup=lookup,
     parse=parse_response,
+    captcha="6LcthjAgAAAAAFIQLxy52074zanHv47cIvmIHglH",
 )

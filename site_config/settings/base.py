@@ -286,6 +286,10 @@ LOOKUP_MIN_BACKOFF_MS = env.int("LOOKUP_MIN_BACKOFF_MS", default=15_000)
 LOOKUP_MAX_BACKOFF_MS = env.int("LOOKUP_MAX_BACKOFF_MS", default=5 * 60_000)
 # A claimed row whose worker vanished becomes claimable again after the lease.
 LOOKUP_LEASE_SECONDS = env.int("LOOKUP_LEASE_SECONDS", default=180)
+# Database connections one worker process holds at most, however many lookups are in flight:
+# a lookup holds one only to claim its row and to write its result, never across the captcha
+# wait (actors/lookups.py). Keep DRAMATIQ_PROCESSES times this far below max_connections.
+LOOKUP_DB_CONNECTIONS = env.int("LOOKUP_DB_CONNECTIONS", default=8)
 LOOKUP_REFRESH_COOLDOWN_SECONDS = env.int("LOOKUP_REFRESH_COOLDOWN_SECONDS", default=30)
 LOOKUP_BULK_REFRESH_LIMIT = env.int("LOOKUP_BULK_REFRESH_LIMIT", default=10)
 # Prepended to the queue names (lookups, refresh and their .DQ/.XQ): lets test runs
@@ -336,6 +340,22 @@ TWOCAPTCHA_SERVER = env("TWOCAPTCHA_SERVER", default=f"http://{REPLICA_HOST}:{RE
 TWOCAPTCHA_POLLING_INTERVAL = env.float("TWOCAPTCHA_POLLING_INTERVAL", default=5.0)
 # Exported as a metric so an alert fires before the captcha account runs dry (0: no alert).
 CAPTCHA_DAILY_BUDGET = env.int("CAPTCHA_DAILY_BUDGET", default=0)
+# Token first, page last (docs/pipeline.md): the captcha is solved before a page is taken, so a
+# page is held well under a second. False restores the old order (page held through the solve),
+# kept for the benchmark's comparison (tests/bench/realistic_throughput.py).
+CAPTCHA_TOKEN_FIRST = env.bool("CAPTCHA_TOKEN_FIRST", default=True)
+# reCAPTCHA v2 tokens expire 120 s after the solve: one older than this is never submitted.
+CAPTCHA_TOKEN_MAX_AGE_SECONDS = env.float("CAPTCHA_TOKEN_MAX_AGE_SECONDS", default=110.0)
+# The sitekey each source's page shows, to solve the first token of a process before any page is
+# loaded: "wsp=KEY,consultacenso=KEY,eleccionescolombia=v3:KEY:ACTION". Empty: the keys in
+# scrapers/sources/ (the real site's, docs/registraduria.md); a page's own key is always learned.
+CAPTCHA_SITEKEYS = env.dict("CAPTCHA_SITEKEYS", default={})
+# Solves the whole fleet may buy per clock hour (UTC), counted on Redis (0: no limit). When it is
+# spent, lookups are delayed until the next hour, never failed (docs/operations.md).
+CAPTCHA_HOURLY_BUDGET = env.int("CAPTCHA_HOURLY_BUDGET", default=0)
+# Back-off after 2captcha's ERROR_NO_SLOT_AVAILABLE, and after a balance or key error.
+CAPTCHA_NO_SLOT_BACKOFF_SECONDS = env.float("CAPTCHA_NO_SLOT_BACKOFF_SECONDS", default=15.0)
+CAPTCHA_ACCOUNT_BACKOFF_SECONDS = env.float("CAPTCHA_ACCOUNT_BACKOFF_SECONDS", default=300.0)
 CHROMIUM_PATH = env("CHROMIUM_PATH", default="")
 BROWSER_PAGE_POOL_SIZE = env.int("BROWSER_PAGE_POOL_SIZE", default=8)
 BROWSER_PAGE_MAX_USES = env.int("BROWSER_PAGE_MAX_USES", default=200)

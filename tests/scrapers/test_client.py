@@ -61,6 +61,10 @@ def fast_replica(replica, replica_clean):
 
 @pytest.fixture
 def lookup(client, loop_thread, fast_replica):
+    # Each test starts from the seeded captchas with no kept token (tests/scrapers/test_tokens.py).
+    client.specs = RegistraduriaClient(client.config).specs
+    client.tokens._stock.clear()
+
     def run(cedula, **kwargs):
         return loop_thread.run(client.lookup(cedula, **kwargs))
 

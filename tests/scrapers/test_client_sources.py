@@ -28,6 +28,9 @@ CITIZENS = {
 }
 
 
+EC_SITEKEY = "6Lc9DmgrAAAAAJAjWVhjDy1KSgqzqJikY5z7I9SV"
+
+
 @pytest.fixture(scope="module")
 def loop_thread():
     thread = LoopThread()
@@ -50,6 +53,11 @@ def fast_replica(replica_clean):
 
 @pytest.fixture
 def lookup(client, loop_thread, fast_replica):
+    # Each test starts from the seeded captchas with no kept token: the shared client would
+    # otherwise carry what an earlier test's page taught it (a v3 page, a rotated key).
+    client.specs = RegistraduriaClient(client.config).specs
+    client.tokens._stock.clear()
+
     def run(cedula, **kwargs):
         return loop_thread.run(client.lookup(cedula, **kwargs))
 
@@ -157,19 +165,26 @@ def test_every_failure_state_is_classified_on_every_source(lookup, fast_replica,
 
 
 @pytest.mark.parametrize("source", ALL_SOURCES)
-def test_a_captcha_the_solver_cannot_solve_is_captcha_rejected_on_every_source(lookup, fast_replica, source):
+def test_a_captcha_the_solver_cannot_solve_is_captcha_rejected_on_every_source(
+    make_client, loop_thread, fast_replica, source
+):
+    # A fresh client: the shared one may keep an unsubmitted token that would need no solve.
+    fresh = make_client(pool_size=1)
     fast_replica.set(captcha_fail=True)
 
-    result = lookup("1000000004", source=source)
+    result = loop_thread.run(fresh.lookup("1000000004", source=source))
 
     assert (result.status, result.source) == (LookupStatus.CAPTCHA_REJECTED, source)
     assert "ERROR_CAPTCHA_UNSOLVABLE" in result.error
 
 
-def test_eleccionescolombia_page_get_500_once_is_retried(lookup, fast_replica):
+def test_eleccionescolombia_page_get_500_once_is_retried(make_client, loop_thread, fast_replica):
+    # A fresh client: the shared one may have learned the v3 page of another test, and would
+    # load the page once more to find it v2 again (tests/scrapers/test_tokens.py).
+    fresh = make_client(pool_size=1)
     fast_replica.set(ec_get_500=1)
 
-    result = lookup("1000000004", source="eleccionescolombia")
+    result = loop_thread.run(fresh.lookup("1000000004", source="eleccionescolombia"))
 
     assert result.status is LookupStatus.FOUND
     assert fast_replica.stats()["requests"]["GET /identificacion"] == 2
@@ -201,8 +216,14 @@ def test_v2_checkbox_path_solves_a_v2_token_and_puts_it_in_the_widget(lookup, fa
     assert stats["captcha"]["accepted"] == 1
 
 
-def test_v3_execute_path_solves_a_v3_token_for_the_pages_own_action(lookup, fast_replica):
+def test_v3_execute_path_solves_a_v3_token_for_the_pages_own_action(make_client, loop_thread, fast_replica):
+    # Seeded with the v3 spec the page will show, so the first token is solved for it (a v2
+    # seed would be thrown away once the page shows v3: tests/scrapers/test_tokens.py).
+    client = make_client(captcha_sitekeys={"eleccionescolombia": f"v3:{EC_SITEKEY}:polling_place"})
     fast_replica.set(ec_captcha="v3")
+
+    def lookup(cedula, **kwargs):
+        return loop_thread.run(client.lookup(cedula, **kwargs))
 
     found = lookup("1000000004", source="eleccionescolombia")
     cancelled = lookup("3000000001", source="eleccionescolombia")

@@ -66,7 +66,7 @@ def referral_csv_rows(referrals, *, census: bool) -> Iterator[list[str]]:
             referral.shown_nombre,
             referral.cedula,
             referral.shown_telefono,
-            _local(referral.date_joined),
+            _local(referral.shown_joined),
             *(census_cells if census else []),
         ]
 

@@ -112,6 +112,11 @@ class User(AbstractBaseUser, PermissionsMixin):
         return getattr(self, "contact_nombre", None) or self.nombre_completo
 
     @property
+    def shown_joined(self):
+        # A contact's date is when the viewer's side added them, not when the shared row was made.
+        return getattr(self, "contact_since", None) or self.date_joined
+
+    @property
     def shown_telefono(self) -> str:
         if self.is_contact:
             return getattr(self, "contact_telefono", None) or ""
@@ -442,6 +447,9 @@ class ContactImport(models.Model):
     # Taken from the leader's daily lookup budget at the confirmation; what was not
     # sent is given back when the import ends.
     lookups_reserved = models.PositiveIntegerField("consultas reservadas", default=0)
+    # The file's rows as read at the upload, for the actor (on any machine); emptied when the
+    # import ends, when the report rows (ImportRow) hold what is kept.
+    staged = models.JSONField("filas por procesar", null=True, blank=True, editable=False)
     started_at = models.DateTimeField("iniciada el", null=True, blank=True)
     finished_at = models.DateTimeField("terminada el", null=True, blank=True)
     error = models.CharField("error", max_length=255, blank=True)

@@ -9,13 +9,14 @@ a redelivered message (a killed worker) skips the rows already written.
 import logging
 
 import dramatiq
+from dramatiq.middleware import CurrentMessage
 
-from accounts.services.imports import contact_import_run
-from actors.queues import QUEUE_REFRESH
+from accounts.services.imports import contact_import_fail, contact_import_run
+from actors.queues import IMPORT_ACTOR_NAME, QUEUE_REFRESH
 
 log = logging.getLogger(__name__)
 
-ACTOR_NAME = "import_contacts"
+MAX_RETRIES = 3
 
 
 def _import_id_from(args: tuple, kwargs: dict) -> int | None:
@@ -26,10 +27,10 @@ def _import_id_from(args: tuple, kwargs: dict) -> int | None:
 
 
 @dramatiq.actor(
-    actor_name=ACTOR_NAME,
+    actor_name=IMPORT_ACTOR_NAME,
     queue_name=QUEUE_REFRESH,
     priority=100,
-    max_retries=3,
+    max_retries=MAX_RETRIES,
     min_backoff=5_000,
     max_backoff=60_000,
     # 20,000 rows take well under a minute; the limit only ends a run that hangs.
@@ -40,4 +41,14 @@ def import_contacts(*args, **kwargs) -> None:
     if import_id is None:
         log.error("malformed import message dropped: args=%r:.80 kwargs=%r:.80", args, kwargs)
         return
-    contact_import_run(import_id=import_id)
+    message = CurrentMessage.get_current_message()
+    retries = message.options.get("retries", 0) if message else 0
+    try:
+        contact_import_run(import_id=import_id)
+    except Exception as exc:
+        if retries >= MAX_RETRIES:
+            # The last attempt: end the import so the leader is not left waiting (and may
+            # start another). The rows already created stay; uploading the file again
+            # creates the rest (the others are rejected as already in the network).
+            contact_import_fail(import_id=import_id, detail=f"{type(exc).__name__}"[:255])
+        raise

@@ -21,7 +21,7 @@ from dramatiq.message import Message
 from accounts.models import CedulaInfo, CedulaStatus, User
 from accounts.services.cedulas import pending_fields
 from actors.broker import amqp_connection
-from actors.queues import QUEUES
+from actors.queues import IMPORT_ACTOR_NAME, QUEUES
 from scrapers.masking import mask_cedula
 
 
@@ -40,6 +40,8 @@ class DeadLetter:
 
     @property
     def user_id(self):
+        if self.message.actor_name == IMPORT_ACTOR_NAME:
+            return None  # an import's id, not a member's
         return self.message.args[0] if self.message.args else None
 
 
@@ -63,6 +65,13 @@ def _failure_of(message: Message, info: CedulaInfo | None, user_exists: bool) ->
 
 def _describe(message: Message) -> tuple[str, str]:
     """(masked cédula, failure) of a dead letter."""
+    if message.actor_name == IMPORT_ACTOR_NAME:
+        # A contact import's message (actors/contact_imports.py) shares the refresh queue.
+        # Its last attempt already marked the import failed, so a replay does nothing.
+        trace = (message.options.get("traceback") or "").strip()
+        return f"(importación {message.args[0] if message.args else '?'!s:.12})", (
+            trace.splitlines()[-1][:200] if trace else "(no traceback)"
+        )
     user_id = message.args[0] if message.args else None
     if not isinstance(user_id, int):
         return f"(argumento inválido {user_id!r:.30})", _failure_of(message, None, False)

@@ -11,6 +11,9 @@ QUEUE_LOOKUPS = f"{settings.LOOKUP_QUEUE_PREFIX}lookups"
 QUEUE_REFRESH = f"{settings.LOOKUP_QUEUE_PREFIX}refresh"
 QUEUES = (QUEUE_LOOKUPS, QUEUE_REFRESH)
 
+# The contact import actor (actors/contact_imports.py): on the refresh queue, not a lookup.
+IMPORT_ACTOR_NAME = "import_contacts"
+
 # The actor consuming each queue (actors/lookups.py declares them with these names).
 ACTOR_NAMES = {QUEUE_LOOKUPS: "lookup_cedula", QUEUE_REFRESH: "refresh_cedula"}
 

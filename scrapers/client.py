@@ -307,7 +307,7 @@ class RegistraduriaClient:
         self, number: str, sources: tuple[str, ...], deadline: float, tried: list[str]
     ) -> LookupResult:
         errors: list[str] = []
-        refused: list[Admission] = []
+        refused: list[tuple[float, Admission]] = []  # (when it may be asked again, monotonic)
         result = LookupResult(LookupStatus.SITE_ERROR, error="no source configured")
         for index, name in enumerate(sources):
             # Each source may use half of the time left (the last one all of it), so a hung primary
@@ -318,11 +318,16 @@ class RegistraduriaClient:
             admission = await self._admit(name, deadline, share / 2)
             if admission is not None and not admission.allowed:
                 # Open circuit or no permit in time: the next source, without a page or a solve.
-                refused.append(admission)
+                refused.append((time.monotonic() + admission.retry_after, admission))
                 continue
             tried.append(name)
             share = (deadline - time.monotonic()) / min(2, len(sources) - index)
-            result = await self._lookup_source(name, number, share)
+            try:
+                result = await self._lookup_source(name, number, share)
+            except BaseException:
+                if admission is not None and self.politeness is not None:
+                    self.politeness.release(admission)
+                raise
             if admission is not None and self.politeness is not None:
                 await self.politeness.record(admission, result)
             if result.status not in FALLBACK_STATUSES:
@@ -339,22 +344,29 @@ class RegistraduriaClient:
             return None
         return await self.politeness.admit(name, deadline=deadline, max_wait=share)
 
-    async def _deferred(self, refused: list[Admission]) -> LookupResult:
+    async def _deferred(self, refused: list[tuple[float, Admission]]) -> LookupResult:
         """No source may be asked now: say when to come back, spread by the queue in front.
 
         With every circuit open, the callers deferred towards the same reopening are numbered
         (fleet-wide) and each comes back one rate-limit permit after the one before, so the
         backlog neither stampedes the probe nor loses its order.
         """
-        first = min(refused, key=lambda a: a.retry_after)
-        retry_after = first.retry_after
-        if all(a.reason == "circuit_open" for a in refused) and self.politeness is not None:
+        admissions = [admission for _, admission in refused]
+        if all(a.reopen for a in admissions):
+            # Every source open: the one whose cool-off ends first, by Redis's own clock (the
+            # callers' "seconds left" were read at different moments).
+            first = min(admissions, key=lambda a: float(a.reopen))
+            retry_after = next(due for due, a in refused if a is first) - time.monotonic()
+        else:
+            due, first = min(refused, key=lambda pair: pair[0])
+            retry_after = due - time.monotonic()
+        if all(a.reason == "circuit_open" for a in admissions) and self.politeness is not None:
             spacing = self.politeness.seconds_per_permit(first.source)
             if spacing:
-                position = await self.politeness.position(first.source, retry_after)
+                position = await self.politeness.position(first)
                 retry_after += (position - 1) * spacing
-        reason = "circuit_open" if all(a.reason == "circuit_open" for a in refused) else "rate_limited"
-        detail = ", ".join(f"{a.source} {a.reason} {a.retry_after:.0f}s" for a in refused)
+        reason = "circuit_open" if all(a.reason == "circuit_open" for a in admissions) else "rate_limited"
+        detail = ", ".join(f"{a.source} {a.reason} {a.retry_after:.0f}s" for a in admissions)
         return LookupResult(
             LookupStatus.SITE_ERROR,
             deferred=reason,

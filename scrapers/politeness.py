@@ -54,6 +54,7 @@ STATES = (CLOSED, HALF_OPEN, OPEN)
 SUCCESS, FAILURE, NEUTRAL = "success", "failure", "neutral"
 
 REDIS_TIMEOUT_SECONDS = 0.5  # one Redis round trip; a lookup never waits longer on a dead Redis
+REDIS_MAX_CONNECTIONS = 16  # per worker process
 
 
 @dataclass(frozen=True)
@@ -94,6 +95,15 @@ class Admission:
     probe: bool = False
     probe_token: str = ""
     waited: float = 0.0
+    # The instant (Redis's clock, as Redis wrote it) an open breaker lets its probe through: every
+    # caller refused by one opening sees the same value.
+    reopen: str = ""
+
+
+# Site errors that are ours, by the start of their text: the captcha service's
+# (``scrapers.captcha.CaptchaError``) and a lookup with no time left for a solve
+# (``scrapers.tokens.NoTimeForSolve``: its time went waiting in our own queue for a page).
+_NOT_THE_SITES = ("captcha", "less than a typical solve")
 
 
 def outcome_of(result: LookupResult) -> str:
@@ -101,38 +111,46 @@ def outcome_of(result: LookupResult) -> str:
 
     A failure is what the site did to us: the WAF's block (``BLOCKED``) or a site error (a 5xx,
     an upstream timeout, maintenance, a hung page). Errors of the captcha service are not the
-    site's (their text starts with "captcha", ``scrapers.captcha.CaptchaError``), and neither are
-    a rejected captcha or an expired session: those count neither way. Every answer is a success.
+    site's (their text starts with "captcha", ``scrapers.captcha.CaptchaError``), nor are our own
+    browser's failures (other than a network error reaching the site), a rejected captcha or an
+    expired session: those count neither way. Every answer is a success.
     """
     if result.status is LookupStatus.BLOCKED:
         return FAILURE
     if result.status is LookupStatus.SITE_ERROR:
-        return NEUTRAL if result.error.lower().startswith("captcha") else FAILURE
+        error = result.error.lower()
+        if error.startswith(_NOT_THE_SITES):
+            return NEUTRAL
+        if error.startswith("browser:") and "net::err_" not in error:
+            # Our own Chromium failed (a crashed page, a closed target); a network error on the
+            # way to the site (net::ERR_CONNECTION_REFUSED, …) is the site's.
+            return NEUTRAL
+        return FAILURE
     if result.status in (LookupStatus.CAPTCHA_REJECTED, LookupStatus.SESSION_EXPIRED):
         return NEUTRAL
     return SUCCESS
 
 
 # KEYS[1]: the breaker's hash. ARGV[1]: probe lease (s), ARGV[2]: "1" to only look, ARGV[3]: token.
-# Returns {state seen, seconds until it may change, probe token or ""}; numbers as strings, since
-# Redis turns Lua numbers into integers.
+# Returns {state seen, seconds until it may change, probe token or "", the reopening instant or ""};
+# numbers as strings, since Redis turns Lua numbers into integers.
 _ALLOW_LUA = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
 local state = redis.call('HGET', KEYS[1], 'state') or 'closed'
 if state == 'closed' then
-  return {'closed', '0', ''}
+  return {'closed', '0', '', ''}
 end
 local until_ = tonumber(redis.call('HGET', KEYS[1], 'until') or '0') or 0
 if now < until_ then
-  return {state, tostring(until_ - now), ''}
+  return {state, tostring(until_ - now), '', tostring(until_)}
 end
 if ARGV[2] == '1' then
-  return {'half_open', '0', ''}
+  return {'half_open', '0', '', ''}
 end
 redis.call('HSET', KEYS[1], 'state', 'half_open', 'until', tostring(now + tonumber(ARGV[1])),
            'probe', ARGV[3], 'changed', tostring(now))
-return {'probe', '0', ARGV[3]}
+return {'probe', '0', ARGV[3], ''}
 """
 
 # KEYS: hash, attempts zset, failures zset. ARGV: outcome, probe token ("" if none), window,
@@ -215,11 +233,17 @@ class Politeness:
         self.config = config
         self._rates = config.rate_items()
         self._on_event = on_event
-        self._redis = aioredis.Redis.from_url(
-            config.redis_url,
-            socket_connect_timeout=REDIS_TIMEOUT_SECONDS,
-            socket_timeout=REDIS_TIMEOUT_SECONDS,
-            health_check_interval=30,
+        # A bounded pool: hundreds of lookups in flight share a few connections (a caller waits
+        # at most one timeout for a free one) instead of opening one each on every worker.
+        self._redis = aioredis.Redis(
+            connection_pool=aioredis.BlockingConnectionPool.from_url(
+                config.redis_url,
+                max_connections=REDIS_MAX_CONNECTIONS,
+                timeout=REDIS_TIMEOUT_SECONDS,
+                socket_connect_timeout=REDIS_TIMEOUT_SECONDS,
+                socket_timeout=REDIS_TIMEOUT_SECONDS,
+                health_check_interval=30,
+            )
         )
         self._allow = self._redis.register_script(_ALLOW_LUA)
         self._record = self._redis.register_script(_RECORD_LUA)
@@ -240,6 +264,7 @@ class Politeness:
         self._waiting: dict[str, int] = {}
         self._down_until = 0.0
         self._down = False
+        self._background: set[asyncio.Task] = set()
 
     # ---- keys ---------------------------------------------------------------------------------
 
@@ -280,17 +305,18 @@ class Politeness:
 
     # ---- the breaker ----------------------------------------------------------------------------
 
-    async def _breaker(self, source: str, *, peek: bool) -> tuple[str, float, str]:
+    async def _breaker(self, source: str, *, peek: bool) -> tuple[str, float, str, str]:
         token = uuid.uuid4().hex
-        state, left, probe = await self._allow(
+        state, left, probe, until = await self._allow(
             keys=self._keys(source)[:1],
             args=[self.config.probe_timeout_seconds, "1" if peek else "0", token],
         )
         state = state.decode() if isinstance(state, bytes) else str(state)
         probe = probe.decode() if isinstance(probe, bytes) else str(probe)
+        until = until.decode() if isinstance(until, bytes) else str(until)
         if state == "probe":
             self._emit("transition", source, HALF_OPEN)
-        return state, float(left), probe
+        return state, float(left), probe, until
 
     async def admit(self, source: str, *, deadline: float, max_wait: float) -> Admission:
         """May one attempt go to ``source`` now? Waits for the rate limit at most ``max_wait``
@@ -306,10 +332,10 @@ class Politeness:
     async def _admit(self, source: str, *, deadline: float, max_wait: float) -> Admission:
         breaker = self.config.breaker_enabled
         if breaker:
-            state, left, _ = await self._breaker(source, peek=True)
+            state, left, _, until = await self._breaker(source, peek=True)
             if state in (OPEN, HALF_OPEN) and left > 0:
                 self._redis_ok()
-                return Admission(source, allowed=False, reason="circuit_open", retry_after=left)
+                return Admission(source, allowed=False, reason="circuit_open", retry_after=left, reopen=until)
         waited = 0.0
         item = self._rates.get(source)
         if item is not None and self._limiter is not None:
@@ -324,11 +350,16 @@ class Politeness:
                 return Admission(source, allowed=False, reason="rate_limited", retry_after=got, waited=waited)
         probe, token = False, ""
         if breaker:
-            state, left, token = await self._breaker(source, peek=False)
+            state, left, token, until = await self._breaker(source, peek=False)
             if state in (OPEN, HALF_OPEN):
                 self._redis_ok()
                 return Admission(
-                    source, allowed=False, reason="circuit_open", retry_after=max(left, 0.5), waited=waited
+                    source,
+                    allowed=False,
+                    reason="circuit_open",
+                    retry_after=max(left, 0.5),
+                    waited=waited,
+                    reopen=until,
                 )
             probe = state == "probe"
         self._redis_ok()
@@ -400,15 +431,25 @@ class Politeness:
             )
         return after
 
-    async def position(self, source: str, retry_after: float) -> int:
-        """This caller's place among those deferred towards the same reopening of ``source``
-        (1 for the first); 1 when Redis cannot say."""
-        if self._skip_redis():
+    def release(self, admission: Admission) -> None:
+        """An attempt ended without a result (cancelled, or the captcha could not be bought): if it
+        held the half-open probe, hand the probe on now rather than after its lease. Best effort,
+        in the background, so it also works from a cancelled task."""
+        if not (admission.allowed and admission.probe) or self._skip_redis():
+            return
+        neutral = LookupResult(LookupStatus.CAPTCHA_REJECTED, error="attempt ended without a result")
+        task = asyncio.ensure_future(self.record(admission, neutral))
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def position(self, admission: Admission) -> int:
+        """This caller's place among those deferred towards the same reopening of the refused
+        source (1 for the first); 1 when Redis cannot say."""
+        if self._skip_redis() or not admission.reopen:
             return 1
-        bucket = int(time.time() + retry_after)
-        key = f"{self.config.key_prefix}breaker:{source}:deferred:{bucket}"
+        key = f"{self.config.key_prefix}breaker:{admission.source}:deferred:{admission.reopen}"
         try:
-            value = await self._position(keys=[key], args=[int(retry_after) + 60])
+            value = await self._position(keys=[key], args=[int(admission.retry_after) + 60])
         except (RedisError, OSError, TimeoutError) as exc:
             self._redis_failed(exc)
             return 1

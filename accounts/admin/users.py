@@ -50,7 +50,7 @@ class UserAdmin(AuditedChangeViewMixin, BaseUserAdmin):
     ordering = ("-date_joined",)
     list_display = ("cedula", "nombre_completo", "telefono", "role", "is_staff", "is_active", "date_joined")
     list_display_links = ("cedula", "nombre_completo")
-    list_filter = ("role", "is_staff", "is_active", "date_joined")
+    list_filter = ("role", "is_contact", "is_staff", "is_active", "date_joined")
     search_fields = ("cedula", "nombre_completo")
     autocomplete_fields = ("referred_by",)
     list_select_related = False

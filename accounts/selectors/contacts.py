@@ -53,12 +53,13 @@ def imports_in_flight(*, leader: User) -> int:
 
 
 def imports_of(*, leader: User):
-    return ContactImport.objects.filter(leader=leader).order_by("-created_at", "-pk")
+    # Never the staged rows (up to a few MB while an import runs).
+    return ContactImport.objects.filter(leader=leader).defer("staged").order_by("-created_at", "-pk")
 
 
 def import_of(*, leader: User, import_id: int) -> ContactImport:
     """The leader's own import; 404 alike for someone else's and for an unknown id."""
-    return get_object_or_404(ContactImport, pk=import_id, leader=leader)
+    return get_object_or_404(ContactImport.objects.defer("staged"), pk=import_id, leader=leader)
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.utils import timezone
 
-from accounts.models import CedulaChange, CedulaInfo, ConsentRecord, User
+from accounts.models import CedulaChange, CedulaInfo, ConsentRecord, Contact, User
 
 # The census columns the member may see (operators' fields such as claim tokens and
 # raw answers are internal bookkeeping, not data about the person).
@@ -80,4 +80,10 @@ def user_data_export(*, user: User) -> dict:
             else {"nombre_completo": referrer.nombre_completo, "deleted": referrer.deleted_at is not None}
         ),
         "referrals_count": User.objects.filter(referred_by=user).count(),
+        # Leaders who had this person on an imported list before they registered (issue 14):
+        # who holds their data, and since when. Only the leader's name, nothing of what they typed.
+        "contact_of": [
+            {"lider": contact.leader.nombre_completo, "desde": _when(contact.created_at)}
+            for contact in Contact.objects.filter(person=user).select_related("leader").order_by("created_at")
+        ],
     }

@@ -198,6 +198,7 @@ def network_members(*, viewer: User, max_depth: int | None = None) -> QuerySet[U
         outcome=_outcome_expression(),
         contact_nombre=Subquery(nearest.values("nombre")[:1]),
         contact_telefono=Subquery(nearest.values("telefono")[:1]),
+        contact_since=Subquery(nearest.values("created_at")[:1]),
         sort_nombre=Coalesce(Subquery(nearest.values("nombre")[:1]), F("nombre_completo")),
     )
 

@@ -77,14 +77,10 @@ def retrying_message(at) -> str:
     return f"La Registraduría no respondió bien; reintentaremos hacia las {timezone.localtime(at):%H:%M}."
 
 
-def _in_about(seconds: float) -> str:
-    minutes = round(seconds / 60)
-    if minutes <= 1:
-        return "en un minuto o menos"
-    if minutes < 60:
-        return f"en unos {minutes} minutos"
-    hours = round(minutes / 60)
-    return "en más o menos una hora" if hours <= 1 else f"en unas {hours} horas"
+_MONTHS = (
+    "enero", "febrero", "marzo", "abril", "mayo", "junio",
+    "julio", "agosto", "septiembre", "octubre", "noviembre", "diciembre",
+)  # fmt: skip
 
 
 def paused_message(*, at, reason: str, now=None) -> str:
@@ -93,8 +89,11 @@ def paused_message(*, at, reason: str, now=None) -> str:
     ``at`` is when we expect to have the answer (the breaker's reopening plus the queue in front,
     or the rate limit's next permit); ``reason`` is ``circuit_open`` or ``rate_limited``.
     """
-    now = now or timezone.now()
-    when = f"hacia las {timezone.localtime(at):%H:%M} ({_in_about((at - now).total_seconds())})"
+    # An absolute time, never "in N minutes": the sentence is stored, and read minutes later.
+    local, today = timezone.localtime(at), timezone.localtime(now or timezone.now()).date()
+    when = f"hacia las {local:%H:%M}"
+    if local.date() != today:
+        when += f" del {local.day} de {_MONTHS[local.month - 1]}"
     if reason == "circuit_open":
         return (
             "La Registraduría está respondiendo con problemas, así que hicimos una pausa para no "

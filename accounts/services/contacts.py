@@ -40,6 +40,7 @@ class ContactRow:
 class BatchResult:
     persons: dict[str, int]  # cédula → person id, for every row of the batch
     created: set[str]  # cédulas that got a new Contact row
+    members: set[str]  # cédulas that belong to registered members (no contact for them)
     to_look_up: list[int]  # new persons, marked pending on the refresh queue
 
 
@@ -67,8 +68,17 @@ def contacts_create_batch(
     import of the same cédulas (conflicts are ignored and the rows read back).
     """
     cedulas = [row.cedula for row in rows]
-    persons = dict(User.objects.filter(cedula__in=cedulas).values_list("cedula", "pk"))
-    missing = [c for c in dict.fromkeys(cedulas) if c not in persons]
+    persons: dict[str, int] = {}
+    members: set[str] = set()
+    for cedula, pk, is_contact in User.objects.filter(cedula__in=cedulas).values_list(
+        "cedula", "pk", "is_contact"
+    ):
+        persons[cedula] = pk
+        if not is_contact:
+            members.add(cedula)  # registered since the rows were checked: not a contact
+    # Sorted: concurrent imports insert overlapping cédulas in one order, so they wait for
+    # each other instead of deadlocking (PostgreSQL locks each conflicting key it meets).
+    missing = sorted(c for c in dict.fromkeys(cedulas) if c not in persons)
     for _ in range(3):  # a referral code collision drops a row silently: insert it again
         if not missing:
             break
@@ -79,7 +89,7 @@ def contacts_create_batch(
         raise RuntimeError(f"could not create {len(missing)} contact row(s)")
     # Every person of the batch that was never looked up: the ones just created, and
     # any created by a concurrent import of the same cédulas.
-    new_ids = sorted(set(persons.values()))
+    new_ids = sorted(pk for cedula, pk in persons.items() if cedula not in members)
     CedulaInfo.objects.bulk_create(
         [CedulaInfo(user_id=pk, status=CedulaStatus.PENDING, message="") for pk in new_ids],
         ignore_conflicts=True,
@@ -100,7 +110,7 @@ def contacts_create_batch(
             "person_id", flat=True
         )
     )
-    fresh = [row for row in rows if persons[row.cedula] not in existing]
+    fresh = [row for row in rows if persons[row.cedula] not in existing and row.cedula not in members]
     Contact.objects.bulk_create(
         [
             Contact(
@@ -115,7 +125,9 @@ def contacts_create_batch(
         ],
         ignore_conflicts=True,
     )
-    return BatchResult(persons=persons, created={row.cedula for row in fresh}, to_look_up=to_look_up)
+    return BatchResult(
+        persons=persons, created={row.cedula for row in fresh}, members=members, to_look_up=to_look_up
+    )
 
 
 def _census_is_fresh(info: CedulaInfo | None) -> bool:

@@ -1,8 +1,9 @@
 """Writes of Importar (issue 14): stage an upload, confirm it, run it in batches.
 
-Nothing about people is written before the leader confirms: the uploaded file waits
-on disk under ``IMPORT_UPLOAD_DIR`` (named by the leader's id and a random token kept
-in their session) while they choose columns and read the preview. The confirmation
+Nothing about people is written before the leader confirms: the uploaded file is read
+once and its rows wait in Django's cache (shared by every web process; keyed by the
+leader's id and a random token kept in their session) while they choose columns and
+read the preview; the file itself is not kept. The confirmation
 records the consent (who, when, from where, the file's name, hash and row count and
 the statement as shown), takes the lookups from the leader's daily budget and queues
 one message for the ``import_contacts`` actor on the refresh queue. That actor
@@ -12,17 +13,14 @@ sends each new cédula to the refresh queue, so signups never wait behind an imp
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import secrets
-import time
 from dataclasses import dataclass
-from datetime import timedelta
 from functools import partial
-from pathlib import Path
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
@@ -30,7 +28,6 @@ from django.utils import timezone
 from accounts.counters import counter_hit, counter_refund
 from accounts.importing import (
     REASON_IN_NETWORK,
-    ImportFileError,
     RowCheck,
     Table,
     apply_known,
@@ -44,7 +41,7 @@ from accounts.services.audit import audit_record, mask_ip
 from accounts.services.cedulas import cedula_mark_unsent
 from accounts.services.contacts import ContactRow, contacts_create_batch
 from actors import sending
-from actors.queues import QUEUE_REFRESH
+from actors.queues import IMPORT_ACTOR_NAME, QUEUE_REFRESH
 
 log = logging.getLogger(__name__)
 
@@ -54,8 +51,7 @@ CONSENT_STATEMENT = (
     "para tratar sus datos personales (nombre, cédula y teléfono) y consultar su puesto de votación, "
     "conforme a la Ley 1581 de 2012 y el Decreto 1377 de 2013, y que puedo demostrarla si se me pide."
 )
-_DRAFT_MAX_AGE = timedelta(hours=24)
-_ACTOR_NAME = "import_contacts"
+REASON_REGISTERED = "Se registró en el portal mientras importábamos tu archivo."
 
 
 class ImportRefused(Exception):
@@ -67,8 +63,15 @@ def _miles(n: int) -> str:
 
 
 # ------------------------------------------------------------------------------
-# Drafts: the uploaded file between the upload and the confirmation
+# Drafts: the uploaded file's rows between the upload and the confirmation
 # ------------------------------------------------------------------------------
+# In Django's cache (the database cache by default, shared by every web process on every
+# machine), for a day: the review and the confirmation may reach another web process than
+# the upload did. The workbook is parsed once, at the upload; the preview, the
+# confirmation and the actor read these rows instead of parsing 20,000 rows again.
+_DRAFT_SECONDS = 24 * 3600
+
+
 @dataclass(frozen=True)
 class Draft:
     token: str
@@ -93,62 +96,34 @@ class Draft:
         )
 
     @property
-    def path(self) -> Path:
-        return Path(settings.IMPORT_UPLOAD_DIR) / f"draft-{self.leader_id}-{self.token}"
-
-    @property
-    def table_path(self) -> Path:
-        return _table_path(self.path)
+    def cache_key(self) -> str:
+        return f"import-draft:{self.leader_id}:{self.token}"
 
 
-def _import_path(import_id: int) -> Path:
-    return Path(settings.IMPORT_UPLOAD_DIR) / f"import-{import_id}"
+def _payload(table: Table, sha256: str) -> dict:
+    return {
+        "sha256": sha256,
+        "header": table.header,
+        "rows": [[number, cells] for number, cells in table.rows],
+        "has_header": table.has_header,
+    }
 
 
-def _table_path(path: Path) -> Path:
-    # The file as read once at the upload: the preview, the confirmation and the actor
-    # load this instead of parsing a 20,000-row workbook again (seconds each time).
-    return path.with_name(path.name + ".json")
-
-
-def _save_table(path: Path, table: Table, sha256: str) -> None:
-    payload = {"sha256": sha256, "header": table.header, "rows": table.rows, "has_header": table.has_header}
-    _table_path(path).write_text(json.dumps(payload, ensure_ascii=False), encoding="utf-8")
-
-
-def _load_table(path: Path, *, sha256: str, file_name: str) -> Table:
-    """The table saved at the upload; parsed again from the file if that copy is gone or foreign."""
+def _table_from(payload, *, sha256: str) -> Table | None:
+    """The rows kept at the upload, or None when they are gone or not this file's."""
     try:
-        payload = json.loads(_table_path(path).read_text(encoding="utf-8"))
-        if payload.get("sha256") == sha256:
-            rows = [(int(number), [str(c) for c in cells]) for number, cells in payload["rows"]]
-            return Table(
-                header=[str(h) for h in payload["header"]], rows=rows, has_header=bool(payload["has_header"])
-            )
-    except (OSError, ValueError, KeyError, TypeError):
-        pass
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise ImportRefused("El archivo ya no está disponible. Súbelo de nuevo.") from None
-    if sha256_of(data) != sha256:
-        raise ImportRefused("El archivo cambió. Súbelo de nuevo.")
-    return read_table(
-        data,
-        file_name=file_name,
-        max_rows=settings.IMPORT_MAX_ROWS,
-        max_unzipped=settings.IMPORT_MAX_UNZIPPED_BYTES,
-    )
+        if payload.get("sha256") != sha256:
+            return None
+        rows = [(int(number), [str(c) for c in cells]) for number, cells in payload["rows"]]
+        return Table(
+            header=[str(h) for h in payload["header"]], rows=rows, has_header=bool(payload["has_header"])
+        )
+    except (AttributeError, KeyError, TypeError, ValueError):
+        return None
 
 
-def _purge_old_drafts(directory: Path) -> None:
-    cutoff = time.time() - _DRAFT_MAX_AGE.total_seconds()
-    for entry in directory.glob("draft-*"):
-        try:
-            if entry.stat().st_mtime < cutoff:
-                entry.unlink()
-        except OSError:
-            continue
+def draft_discard(draft: Draft) -> None:
+    cache.delete(draft.cache_key)
 
 
 def read_limited(upload) -> bytes:
@@ -186,12 +161,8 @@ def import_stage(
         max_rows=settings.IMPORT_MAX_ROWS,
         max_unzipped=settings.IMPORT_MAX_UNZIPPED_BYTES,
     )
-    directory = Path(settings.IMPORT_UPLOAD_DIR)
-    directory.mkdir(parents=True, exist_ok=True)
-    _purge_old_drafts(directory)
     if previous is not None:
-        previous.path.unlink(missing_ok=True)
-        previous.table_path.unlink(missing_ok=True)
+        draft_discard(previous)
     draft = Draft(
         token=secrets.token_hex(16),
         leader_id=leader.pk,
@@ -199,8 +170,7 @@ def import_stage(
         sha256=sha256_of(data),
         size=len(data),
     )
-    draft.path.write_bytes(data)
-    _save_table(draft.path, table, draft.sha256)
+    cache.set(draft.cache_key, _payload(table, draft.sha256), timeout=_DRAFT_SECONDS)
     log.info(
         "import staged leader=%s rows=%s kind=%s bytes=%s", leader.pk, len(table.rows), table.kind, len(data)
     )
@@ -208,7 +178,10 @@ def import_stage(
 
 
 def draft_table(draft: Draft) -> Table:
-    return _load_table(draft.path, sha256=draft.sha256, file_name=draft.file_name)
+    table = _table_from(cache.get(draft.cache_key), sha256=draft.sha256)
+    if table is None:
+        raise ImportRefused("El archivo ya no está disponible. Súbelo de nuevo.")
+    return table
 
 
 def check_table(*, leader: User, table: Table, columns: dict) -> list[RowCheck]:
@@ -282,10 +255,9 @@ def import_confirm(
             header=header[:50],
             rows_total=len(table.rows),
             lookups_reserved=cost,
+            # The rows travel with the import to the worker, on any machine.
+            staged=_payload(table, draft.sha256),
         )
-        os.replace(draft.path, _import_path(contact_import.pk))
-        if draft.table_path.exists():
-            os.replace(draft.table_path, _table_path(_import_path(contact_import.pk)))
         audit_record(
             actor=leader,
             action=AuditEntry.Action.CONTACT_IMPORT,
@@ -294,6 +266,7 @@ def import_confirm(
             detail=f"accepted={accepted} new_lookups={cost} sha256={draft.sha256[:16]}",
         )
         transaction.on_commit(partial(_send_import, contact_import.pk))
+    draft_discard(draft)
     log.info(
         "import confirmed id=%s leader=%s rows=%s accepted=%s new_lookups=%s ip=%s",
         contact_import.pk,
@@ -308,7 +281,7 @@ def import_confirm(
 
 def _send_import(import_id: int) -> None:
     try:
-        sending.send_import(import_id=import_id, queue=QUEUE_REFRESH, actor_name=_ACTOR_NAME)
+        sending.send_import(import_id=import_id, queue=QUEUE_REFRESH, actor_name=IMPORT_ACTOR_NAME)
     except Exception:
         log.warning("import message not sent id=%s: broker unavailable", import_id, exc_info=True)
         contact_import = ContactImport.objects.filter(pk=import_id).first()
@@ -326,19 +299,19 @@ def _batches(items: list, size: int):
 
 def contact_import_run(*, import_id: int) -> None:
     """Create the import's contacts in batches; resumable (rows already written are skipped)."""
-    contact_import = ContactImport.objects.select_related("leader").filter(pk=import_id).first()
+    contact_import = (
+        ContactImport.objects.select_related("leader").defer("staged").filter(pk=import_id).first()
+    )
     if contact_import is None or contact_import.status in (
         ContactImport.Status.DONE,
         ContactImport.Status.FAILED,
     ):
         return
     leader = contact_import.leader
-    try:
-        table = _load_table(
-            _import_path(import_id), sha256=contact_import.file_sha256, file_name=contact_import.file_name
-        )
-    except (ImportRefused, ImportFileError) as exc:
-        _finish(contact_import, failed=f"file unavailable: {type(exc).__name__}")
+    staged = ContactImport.objects.filter(pk=import_id).values_list("staged", flat=True).first()
+    table = _table_from(staged, sha256=contact_import.file_sha256)
+    if table is None:
+        _finish(contact_import, failed="staged rows missing")
         return
     ContactImport.objects.filter(pk=import_id).update(
         status=ContactImport.Status.RUNNING,
@@ -380,8 +353,9 @@ def _run_batch(contact_import: ContactImport, batch: list[RowCheck]) -> list[int
             outcome, reason, person = ImportRow.Outcome.CREATED, "", result.persons[check.cedula]
             created += 1
         else:
-            # A row fine in the preview whose cédula got into the network meanwhile.
-            reason = check.reason or REASON_IN_NETWORK
+            # A row fine when checked whose cédula registered, or got into the network, meanwhile.
+            registered = result is not None and check.cedula in result.members
+            reason = check.reason or (REASON_REGISTERED if registered else REASON_IN_NETWORK)
             outcome, person = ImportRow.Outcome.REJECTED, None
         rows.append(
             ImportRow(
@@ -403,18 +377,26 @@ def _run_batch(contact_import: ContactImport, batch: list[RowCheck]) -> list[int
     return result.to_look_up if result else []
 
 
+def contact_import_fail(*, import_id: int, detail: str) -> None:
+    """End an import that cannot go on (its message ran out of retries): the leader reads "Falló"."""
+    contact_import = (
+        ContactImport.objects.filter(pk=import_id).exclude(status=ContactImport.Status.DONE).first()
+    )
+    if contact_import is not None:
+        _finish(contact_import, failed=detail)
+
+
 def _finish(contact_import: ContactImport, *, failed: str = "") -> None:
     ContactImport.objects.filter(pk=contact_import.pk).update(
         status=ContactImport.Status.FAILED if failed else ContactImport.Status.DONE,
         finished_at=timezone.now(),
         error=failed[:255],
+        staged=None,  # the report rows (ImportRow) hold what is kept
     )
-    fresh = ContactImport.objects.get(pk=contact_import.pk)
+    fresh = ContactImport.objects.defer("staged").select_related("leader").get(pk=contact_import.pk)
     unused = fresh.lookups_reserved - fresh.lookups_sent
     if unused > 0:
         counter_refund(_budget_key(fresh.leader), amount=unused)
-    _import_path(contact_import.pk).unlink(missing_ok=True)
-    _table_path(_import_path(contact_import.pk)).unlink(missing_ok=True)
     log.info(
         "import finished id=%s status=%s created=%s rejected=%s lookups=%s",
         fresh.pk,

@@ -29,6 +29,7 @@ from accounts.services.imports import (
     Draft,
     ImportRefused,
     check_table,
+    draft_discard,
     draft_table,
     import_confirm,
     import_stage,
@@ -169,8 +170,7 @@ def import_discard(request: HttpRequest) -> HttpResponse:
     _leader_only(request)
     draft = _draft(request)
     if draft is not None:
-        draft.path.unlink(missing_ok=True)
-        draft.table_path.unlink(missing_ok=True)
+        draft_discard(draft)
     request.session.pop(_SESSION_KEY, None)
     messages.info(request, "Descartamos el archivo. No se importó nada.")
     return redirect("accounts:imports")

@@ -310,8 +310,6 @@ IMPORT_MAX_IN_FLIGHT = env.int("IMPORT_MAX_IN_FLIGHT", default=1)
 IMPORT_DAILY_LOOKUP_BUDGET = env.int("IMPORT_DAILY_LOOKUP_BUDGET", default=20_000)
 IMPORT_UPLOADS_PER_HOUR = env.int("IMPORT_UPLOADS_PER_HOUR", default=30)
 IMPORT_BATCH_SIZE = env.int("IMPORT_BATCH_SIZE", default=1000)
-# Where an uploaded file waits between the preview and the confirmation (then removed).
-IMPORT_UPLOAD_DIR = env("IMPORT_UPLOAD_DIR", default=str(BASE_DIR / "var" / "imports"))
 
 # /healthz fails when the oldest signup lookup has waited longer than this.
 HEALTH_MAX_LOOKUP_AGE_SECONDS = env.int("HEALTH_MAX_LOOKUP_AGE_SECONDS", default=120)

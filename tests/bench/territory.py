@@ -18,7 +18,7 @@ export of all 100,000 members, timing it to the last byte and measuring its peak
 (VmHWM of that child), and the parent reads the file back to
 check every row is there.
 
-    .venv/bin/python -m tests.bench.territory [--members 100000] [--runs 30] [--keep-db]
+    .venv/bin/python -m tests.bench.territory [--members 100000] [--contacts 0] [--runs 30] [--keep-db]
 
 Last line: RESULT members=N territory_p95_ms=.. referidos_p95_ms=.. xlsx_s=.. xlsx_peak_rss_mb=..
 """
@@ -167,6 +167,46 @@ def build(members: int, seed: int = 12) -> dict:
     }
 
 
+def add_contacts(count: int, seed: int = 13) -> None:
+    """``count`` imported contacts (issue 14) spread over the network's leaders, census settled.
+
+    Through the import's own service (``contacts_create_batch``), 1,000 per leader in turn.
+    """
+    from django.db import connection
+
+    from accounts.models import CedulaInfo, CedulaStatus, User
+    from accounts.services.contacts import ContactRow, contacts_create_batch
+
+    rng = random.Random(seed)
+    start = time.monotonic()
+    leaders = list(User.objects.filter(role="LEADER", is_contact=False).order_by("network_level", "pk")[:40])
+    for first in range(0, count, 1000):
+        leader = leaders[(first // 1000) % len(leaders)]
+        rows = [
+            ContactRow(str(80_000_000 + i), f"Contacto Importado {i}", f"3{i:09d}"[:10])
+            for i in range(first, min(count, first + 1000))
+        ]
+        result = contacts_create_batch(leader=leader, rows=rows)
+        settled = []
+        for info in CedulaInfo.objects.filter(user_id__in=result.persons.values()).only("pk"):
+            p = rng.randrange(PUESTOS)
+            municipio = p % MUNICIPIOS
+            info.status = info.result_status = CedulaStatus.FOUND
+            info.departamento = f"DEPARTAMENTO {municipio % DEPARTAMENTOS:02d}"
+            info.municipio = f"MUNICIPIO {municipio:03d}"
+            info.puesto = f"PUESTO {p:04d}"
+            info.mesa = str(rng.randint(1, MESAS_PER_PUESTO))
+            if HAS_ZONA:
+                info.zona = f"{p % ZONAS_PER_MUNICIPIO:02d}"
+            settled.append(info)
+        fields = ["status", "result_status", "departamento", "municipio", "puesto", "mesa"]
+        CedulaInfo.objects.bulk_update(settled, [*fields, *(["zona"] if HAS_ZONA else [])], batch_size=1000)
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")
+    print(f"added {count} contacts in {time.monotonic() - start:.1f} s", flush=True)
+
+
 def timed_get(client, url: str) -> float:
     start = time.perf_counter()
     response = client.get(url)
@@ -307,12 +347,16 @@ def main() -> None:
     parser.add_argument("--members", type=int, default=100_000)
     parser.add_argument("--runs", type=int, default=30)
     parser.add_argument("--keep-db", action="store_true")
+    # Imported contacts (issue 14) on top of the members; they count in every page and export.
+    parser.add_argument("--contacts", type=int, default=0)
     args = parser.parse_args()
 
     database_url = bench_database(DB_NAME)
     setup_django(database_url, {"DJANGO_ALLOWED_HOSTS": "testserver"})
     try:
         sample = build(args.members)
+        if args.contacts:
+            add_contacts(args.contacts)
         territory_p95, referidos_p95 = measure(sample, args.runs)
         cte_p95 = measure_cte_baseline(sample, args.runs)
         print(
@@ -321,11 +365,11 @@ def main() -> None:
             flush=True,
         )
         xlsx_s, xlsx_rss, rows = run_xlsx(database_url, sample["root"])
-        if rows != args.members:
-            raise RuntimeError(f"xlsx has {rows} rows, expected {args.members}")
+        if rows != args.members + args.contacts:
+            raise RuntimeError(f"xlsx has {rows} rows, expected {args.members + args.contacts}")
         print(f"  xlsx: {rows} rows in {xlsx_s:.1f} s, peak RSS {xlsx_rss:.0f} MB", flush=True)
         print(
-            f"RESULT members={args.members} territory_p95_ms={max(territory_p95.values()):.0f} "
+            f"RESULT members={args.members}{f' contacts={args.contacts}' if args.contacts else ''} territory_p95_ms={max(territory_p95.values()):.0f} "
             f"referidos_p95_ms={max(referidos_p95.values()):.0f} xlsx_s={xlsx_s:.1f} xlsx_peak_rss_mb={xlsx_rss:.0f}"
         )
     finally:

@@ -16,17 +16,25 @@ from accounts.selectors.network import (
     network_territory,
 )
 from tests.fixtures.factories import LeaderFactory, UserFactory
-from tests.fixtures.network import brute_descendants, brute_place, brute_rows, build_network
+from tests.fixtures.network import (
+    brute_descendants,
+    brute_place,
+    brute_rows,
+    build_network,
+    rows_for_a_module,
+)
 
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def network():
-    net = build_network(size=70, depth=6, seed=12)
-    # Someone else's network next to it: never counted.
-    build_network(size=15, depth=3, seed=99)
-    return net
+@pytest.fixture(scope="module")
+def network(django_db_setup, django_db_blocker):
+    # Built once for the module (rolled back at its end); each test's changes are undone.
+    with rows_for_a_module(django_db_blocker):
+        net = build_network(size=70, depth=6, seed=12)
+        # Someone else's network next to it: never counted.
+        build_network(size=15, depth=3, seed=99)
+        yield net
 
 
 def test_network_depths_match_a_walk_of_the_tree(network):

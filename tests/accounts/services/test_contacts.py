@@ -80,8 +80,11 @@ def test_neither_leader_sees_the_name_or_phone_the_other_gave():
     ana, beto = LeaderFactory(), LeaderFactory()
     contacts_create_batch(leader=ana, rows=[ContactRow("53000001", "Rosa Elena", "3005550001")])
     contacts_create_batch(leader=beto, rows=[ContactRow("53000001", "Rosita", "3110000000")])
+    Contact.objects.filter(leader=beto).update(created_at=timezone.now() + timedelta(days=3))
     (seen_by_ana,) = network_members(viewer=ana)
     (seen_by_beto,) = network_members(viewer=beto)
+    # Not even when the other leader added them.
+    assert seen_by_beto.shown_joined - seen_by_ana.shown_joined > timedelta(days=2)
     assert (seen_by_ana.shown_nombre, seen_by_ana.shown_telefono) == ("Rosa Elena", "3005550001")
     assert (seen_by_beto.shown_nombre, seen_by_beto.shown_telefono) == ("Rosita", "3110000000")
     # Searching by the other leader's name finds nothing.
@@ -191,3 +194,60 @@ def test_deleting_the_leaders_account_removes_their_contacts_but_not_the_shared_
     user_delete_account(user=ana)
     assert list(Contact.objects.values_list("leader_id", flat=True)) == [beto.pk]
     assert CedulaInfo.objects.filter(user__cedula="53000001").exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_leaders_importing_the_same_cedulas_at_the_same_time_cause_one_lookup_each_cedula():
+    import threading
+
+    from django.db import connection
+
+    leaders = [LeaderFactory() for _ in range(4)]
+    rows = [ContactRow(str(53_100_000 + i), "Persona Compartida") for i in range(200)]
+    results, errors = {}, []
+    barrier = threading.Barrier(len(leaders))
+
+    def run(leader):
+        try:
+            barrier.wait()
+            results[leader.pk] = contacts_create_batch(leader=leader, rows=rows)
+        except Exception as exc:
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(leader,)) for leader in leaders]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if connection.vendor == "sqlite":
+        # SQLite takes one writer at a time: a thread may lose the lock race; the others must not.
+        errors = [e for e in errors if "locked" not in str(e)]
+    assert not errors
+    sent = [pk for result in results.values() for pk in result.to_look_up]
+    assert len(sent) == len(set(sent)) == 200  # each new cédula sent once, by exactly one import
+    assert User.objects.filter(cedula__startswith="531").count() == 200
+    assert CedulaInfo.objects.filter(user__cedula__startswith="531").count() == 200
+    assert Contact.objects.filter(person__cedula__startswith="531").count() == 200 * len(results)
+
+
+def test_a_cedula_that_registered_since_the_check_gets_no_contact_and_no_lookup():
+    leader = LeaderFactory()
+    member = UserFactory(cedula="53000005")
+    result = contacts_create_batch(leader=leader, rows=[ContactRow("53000005", "Persona Registrada")])
+    assert result.members == {"53000005"} and result.created == set() and result.to_look_up == []
+    assert not Contact.objects.exists()
+    assert User.objects.get(pk=member.pk).is_contact is False
+
+
+def test_mis_datos_of_a_contact_who_registered_names_the_leaders_who_had_them_on_a_list(client, sent):
+    ana = LeaderFactory(nombre_completo="Ana Lideresa")
+    beto = LeaderFactory(nombre_completo="Beto Líder")
+    contacts_create_batch(leader=ana, rows=[ContactRow("53000001", "Rosa Elena", "3005550001")])
+    contacts_create_batch(leader=beto, rows=[ContactRow("53000001", "Rosita", "3110000000")])
+    client.post(reverse("accounts:register"), SIGNUP)
+    data = client.get(reverse("accounts:my_data_json")).json()
+    assert [c["lider"] for c in data["contact_of"]] == ["Ana Lideresa", "Beto Líder"]
+    assert "Rosita" not in str(data) and "3110000000" not in str(data)
+    assert "Ana Lideresa" in client.get(reverse("accounts:my_data")).content.decode()

@@ -21,11 +21,6 @@ pytestmark = pytest.mark.django_db
 HEADER = ["Cédula", "Nombre", "Celular"]
 
 
-@pytest.fixture(autouse=True)
-def _upload_dir(tmp_path, settings):
-    settings.IMPORT_UPLOAD_DIR = str(tmp_path / "imports")
-
-
 @pytest.fixture
 def published(monkeypatch):
     """What the import publishes, instead of RabbitMQ (tests/e2e/test_import_browser.py uses the real one)."""
@@ -331,3 +326,55 @@ def test_the_data_policy_gate_stops_importar_until_accepted(leader_client):
     User.objects.filter(pk=leader_client.leader.pk).update(data_policy_version="old")
     response = leader_client.get(reverse("accounts:imports"))
     assert response.status_code == 302 and reverse("accounts:accept_policy") in response["Location"]
+
+
+def test_operators_read_the_consent_record_in_the_admin_and_the_view_is_audited(
+    leader_client, published, django_capture_on_commit_callbacks
+):
+    imp = _done_import(leader_client, published, django_capture_on_commit_callbacks)
+    staff = Client()
+    operator = LeaderFactory(is_staff=True, is_superuser=True)
+    staff.force_login(operator)
+    page = staff.get(reverse("admin:accounts_contactimport_change", args=[imp.pk])).content.decode()
+    assert imp.file_sha256 in page and "Ley 1581 de 2012" in page
+    assert staff.get(reverse("admin:accounts_contactimport_changelist")).status_code == 200
+    assert AuditEntry.objects.filter(actor=operator, target=f"contactimport:{imp.pk}").exists()
+    assert staff.post(reverse("admin:accounts_contactimport_delete", args=[imp.pk])).status_code == 403
+
+
+def test_an_import_whose_message_cannot_be_published_fails_at_once_and_frees_the_leader(
+    leader_client, monkeypatch, django_capture_on_commit_callbacks
+):
+    def broker_down(**kwargs):
+        raise ConnectionError("broker down")
+
+    monkeypatch.setattr(sending, "send_import", broker_down)
+    _upload(leader_client, csv_bytes([HEADER, ["53000001", "Ana Uno", ""]]))
+    with django_capture_on_commit_callbacks(execute=True):
+        _confirm(leader_client)
+    imp = ContactImport.objects.get()
+    assert imp.status == ContactImport.Status.FAILED and imp.error == "broker unavailable"
+    from accounts.counters import counter_value
+
+    assert counter_value(f"import-lookup-budget:{leader_client.leader.pk}") == 0  # given back
+    page = leader_client.get(reverse("accounts:import_detail", args=[imp.pk])).content.decode()
+    assert "No pudimos terminar esta importación" in page
+    _upload(leader_client, csv_bytes([HEADER, ["53000002", "Beto Dos", ""]]))
+    monkeypatch.setattr(sending, "send_import", lambda **kw: None)
+    assert _confirm(leader_client).status_code == 302  # not "in flight" any more
+
+
+def test_the_last_failed_attempt_of_the_actor_ends_the_import(
+    leader_client, published, django_capture_on_commit_callbacks
+):
+    from accounts.services.imports import contact_import_fail
+
+    _upload(leader_client, csv_bytes([HEADER, ["53000001", "Ana Uno", ""]]))
+    with django_capture_on_commit_callbacks(execute=True):
+        _confirm(leader_client)
+    imp = ContactImport.objects.get()
+    contact_import_fail(import_id=imp.pk, detail="OperationalError")
+    imp.refresh_from_db()
+    assert imp.status == ContactImport.Status.FAILED and imp.finished_at is not None
+    contact_import_run(import_id=imp.pk)  # a late redelivery does nothing
+    assert not Contact.objects.exists()

@@ -16,11 +16,6 @@ from tests.fixtures.spreadsheets import xlsx_bytes
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-@pytest.fixture(autouse=True)
-def _upload_dir(tmp_path, settings):
-    settings.IMPORT_UPLOAD_DIR = str(tmp_path / "imports")
-
-
 def _shot(page, name):
     folder = os.environ.get("SCREENSHOT_DIR")
     if folder:

@@ -20,7 +20,14 @@ from accounts.models import CedulaInfo, CedulaStatus, User
 from accounts.selectors.network import Outcome
 from accounts.services.cedulas import QUEUE_REFRESH
 from tests.fixtures.factories import LeaderFactory, UserFactory
-from tests.fixtures.network import HAS_ZONA, brute_descendants, brute_place, brute_rows, build_network
+from tests.fixtures.network import (
+    HAS_ZONA,
+    brute_descendants,
+    brute_place,
+    brute_rows,
+    build_network,
+    rows_for_a_module,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -29,9 +36,11 @@ TERRITORY = reverse("accounts:territory")
 LEADER_ONLY = ["territory", "territory_list", "territory_csv", "territory_xlsx", "network"]
 
 
-@pytest.fixture
-def network():
-    return build_network(size=60, depth=6, seed=3)
+@pytest.fixture(scope="module")
+def network(django_db_setup, django_db_blocker):
+    # Built once for the module (rolled back at its end); each test's changes are undone.
+    with rows_for_a_module(django_db_blocker):
+        yield build_network(size=60, depth=6, seed=3)
 
 
 @pytest.fixture

@@ -65,7 +65,7 @@ test-faults: setup check-rabbitmq ensure-redis
 
 # Everything that needs neither RabbitMQ nor Chromium (no broker check, no browser install),
 # on FAST_WORKERS processes.
-test-fast: venv
+test-fast: venv ensure-redis
 	@FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-60} DJANGO_SETTINGS_MODULE=site_config.settings.test $(VENV)/bin/pytest -n $(FAST_WORKERS) -m "not broker and not browser and not e2e and not faults and not slow" $(PYTEST_ARGS)
 
 lint: venv

@@ -23,6 +23,8 @@ from scrapers.sources import SOURCES
 
 log = logging.getLogger(__name__)
 
+INTERRUPT_CHECK_SECONDS = 1.0
+
 
 def build_client_config(**overrides) -> ClientConfig:
     """Return a :class:`ClientConfig` from settings; ``overrides`` (ClientConfig field names) win.
@@ -184,7 +186,12 @@ def lookup_in_worker(cedula: str):
             connection.close()
     started = time.monotonic()
     coroutine = get_client().lookup(cedula, raise_unavailable=True)
-    result = get_event_loop_thread().run_coroutine(coroutine)
+    loop_thread = get_event_loop_thread()
+    # Dramatiq wakes every waiting thread every 0.1 s to let a time limit through; with
+    # hundreds of threads waiting on captchas that is thousands of wake-ups a second fighting
+    # the event loop for the GIL. One second is plenty for a 120 s time limit.
+    loop_thread.interrupt_check_ival = max(loop_thread.interrupt_check_ival, INTERRUPT_CHECK_SECONDS)
+    result = loop_thread.run_coroutine(coroutine)
     metrics.observe_lookup(result, seconds=time.monotonic() - started)
     return result
 

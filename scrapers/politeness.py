@@ -100,6 +100,12 @@ class Admission:
     reopen: str = ""
 
 
+# Site errors that are ours, by the start of their text: the captcha service's
+# (``scrapers.captcha.CaptchaError``) and a lookup with no time left for a solve
+# (``scrapers.tokens.NoTimeForSolve``: its time went waiting in our own queue for a page).
+_NOT_THE_SITES = ("captcha", "less than a typical solve")
+
+
 def outcome_of(result: LookupResult) -> str:
     """How one attempt's result counts for its source's breaker.
 
@@ -113,7 +119,7 @@ def outcome_of(result: LookupResult) -> str:
         return FAILURE
     if result.status is LookupStatus.SITE_ERROR:
         error = result.error.lower()
-        if error.startswith("captcha"):
+        if error.startswith(_NOT_THE_SITES):
             return NEUTRAL
         if error.startswith("browser:") and "net::err_" not in error:
             # Our own Chromium failed (a crashed page, a closed target); a network error on the

@@ -29,6 +29,7 @@ RESULT captcha_delay_s=20 old_lookups_per_s=.. new_lookups_per_s=.. ratio=.. pss
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import tempfile
 import threading
@@ -178,7 +179,21 @@ def final_counts(ids: list[int]) -> dict[str, int]:
     return {row["status"]: row["n"] for row in rows}
 
 
+def fresh_broker_connections() -> None:
+    """Drop this process's AMQP connections: idle through a whole phase (pika only answers
+    heartbeats when called), RabbitMQ has closed them; the next use opens new ones."""
+    import dramatiq
+
+    broker = dramatiq.get_broker()
+    # A connection already dead is what we are replacing: its close may fail.
+    with contextlib.suppress(Exception):
+        broker.close()
+    for name in ("connection", "channel"):  # dramatiq opens new ones when these are gone
+        broker.state.__dict__.pop(name, None)
+
+
 def run_phase(name, *, env, log_dir, threads, ids_count, offset, sampler, stop_after, max_seconds, replica):
+    fresh_broker_connections()
     purge_lookup_queues()
     replica.reset()
     ids = queue_members(ids_count, offset)
@@ -308,6 +323,7 @@ def main() -> None:
         )
     finally:
         replica.stop()
+        fresh_broker_connections()
         delete_lookup_queues()
         from django.db import connections
 

@@ -67,6 +67,12 @@ async def _fail(politeness: Politeness, source: str, times: int, result=BLOCKED)
         (LookupResult(LookupStatus.SITE_ERROR, error="captcha solver: ERROR_ZERO_BALANCE"), NEUTRAL),
         (
             LookupResult(
+                LookupStatus.SITE_ERROR, timed_out=True, error="less than a typical solve (20s) left"
+            ),
+            NEUTRAL,
+        ),
+        (
+            LookupResult(
                 LookupStatus.SITE_ERROR, error="browser: Target page, context or browser has been closed"
             ),
             NEUTRAL,
@@ -377,3 +383,22 @@ def test_client_defers_when_no_source_has_a_permit_before_the_deadline(redis_pre
     assert result.deferred == "rate_limited" and 30 < result.retry_after <= 60
     assert took < 4  # within the lookup's deadline, not a minute
     assert stats.pages_created == 0
+
+
+def test_a_lookup_without_time_for_a_solve_is_not_held_against_the_site():
+    """The words the token broker really uses (its time went waiting in our own queue)."""
+    from scrapers.tokens import CaptchaSpec, NoTimeForSolve, TokenBroker
+
+    async def scenario():
+        broker = TokenBroker(solver=None)  # never asked: the deadline is already too close
+        try:
+            await broker.obtain(CaptchaSpec("key"), "http://x/", not_after=time.monotonic() - 1)
+        except NoTimeForSolve as exc:
+            return str(exc)
+        finally:
+            await broker.close()
+        raise AssertionError("a solve was attempted")
+
+    message = run(scenario())
+    result = LookupResult(LookupStatus.SITE_ERROR, timed_out=True, error=message)
+    assert outcome_of(result) == NEUTRAL

@@ -70,7 +70,9 @@ def gather(loop_thread, client, cedulas, **kwargs):
 def test_a_page_is_never_held_while_its_captcha_is_being_solved(
     make_client, loop_thread, fresh_replica, source
 ):
-    fresh_replica.set(captcha_delay=1.5)
+    # The solve takes 4 s: a page held across one would be held 4 s or more; a page's own
+    # work (GET, fill, POST) is well under a second, with room for a loaded machine.
+    fresh_replica.set(captcha_delay=4)
     client = make_client(pool_size=2)
     loop_thread.run(client.start())
 
@@ -85,9 +87,9 @@ def test_a_page_is_never_held_while_its_captcha_is_being_solved(
         LookupStatus.FOUND,
     ]
     stats = client.pool.stats
-    # Each solve took 1.5 s; no page was held for even one of them.
+    # Each solve took 4 s; no page was held for even one of them.
     assert stats.lends == 4
-    assert stats.hold_seconds_max < 1.2, stats
+    assert stats.hold_seconds_max < 3.5, stats
     assert client.tokens.in_flight_max == 4  # all four solves ran at once, on 2 pages
     assert client.tokens.counts.solves == 4 == submitted(fresh_replica)
     assert client.tokens.counts.answers == 4 and client.tokens.counts.wasted == 0

@@ -204,7 +204,8 @@ def test_a_token_not_submitted_after_a_failed_page_load_serves_the_next_lookup(
 
 def test_the_session_expiry_retry_gets_a_fresh_token(make_client, loop_thread, fresh_replica):
     client = make_client(pool_size=1)
-    fresh_replica.set(reload=1)
+    # Each solve takes 3 s: the retry's new solve must happen with the page back in the pool.
+    fresh_replica.set(reload=1, captcha_delay=3)
 
     result = loop_thread.run(client.lookup("1000000004", source="wsp"))
 
@@ -212,7 +213,7 @@ def test_the_session_expiry_retry_gets_a_fresh_token(make_client, loop_thread, f
     counts = client.tokens.counts.events
     assert counts["solve"] == 2 == submitted(fresh_replica)
     assert counts["wasted:submission_failed"] == 1
-    assert client.pool.stats.hold_seconds_max < 1.5
+    assert client.pool.stats.hold_seconds_max < 2.5
 
 
 def test_the_hourly_budget_stops_solving_and_the_lookup_is_delayed(make_client, loop_thread, fresh_replica):

@@ -129,6 +129,29 @@ def xlsx_write(rows, target) -> None:
     workbook.save(target)
 
 
+def xlsx_response(rows, filename: str):
+    """``rows`` as an XLSX download, never cached (it holds personal data).
+
+    A workbook is a zip whose directory comes last, so it cannot be sent before it is
+    complete; it is built on disk (memory stays flat) and then streamed in chunks.
+    """
+    import tempfile
+
+    from django.http import FileResponse
+
+    spool = tempfile.TemporaryFile()  # noqa: SIM115 (closed by FileResponse)
+    xlsx_write(rows, spool)
+    spool.seek(0)
+    response = FileResponse(
+        spool,
+        as_attachment=True,
+        filename=filename,
+        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    )
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
 # ------------------------------------------------------------------------------
 # The report of a contact import (issue 14): the file's rows, what became of each, and the census
 # ------------------------------------------------------------------------------

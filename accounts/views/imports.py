@@ -8,18 +8,17 @@ from __future__ import annotations
 
 import csv
 import logging
-import tempfile
 
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.http import FileResponse, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.counters import counter_hit
-from accounts.exports import CSV_SEPARATOR, Echo, csv_safe, import_report_rows, xlsx_write
+from accounts.exports import CSV_SEPARATOR, Echo, csv_safe, import_report_rows, xlsx_response
 from accounts.importing import ROLE_LABELS, ROLES, ImportFileError, columns_from, guess_columns
 from accounts.models import AuditEntry, ContactImport
 from accounts.selectors.contacts import eta_text, import_of, import_progress, imports_of
@@ -234,17 +233,7 @@ def import_report_xlsx(request: HttpRequest, import_id: int) -> HttpResponse:
     contact_import = import_of(leader=request.user, import_id=import_id)
     if not _report_allowed(request, contact_import, "xlsx"):
         return redirect("accounts:import_detail", import_id=contact_import.pk)
-    spool = tempfile.TemporaryFile()  # noqa: SIM115 (closed by FileResponse)
-    xlsx_write(import_report_rows(contact_import), spool)
-    spool.seek(0)
-    response = FileResponse(
-        spool,
-        as_attachment=True,
-        filename=_report_name(contact_import, "xlsx"),
-        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    )
-    response["Cache-Control"] = "private, no-store"
-    return response
+    return xlsx_response(import_report_rows(contact_import), _report_name(contact_import, "xlsx"))
 
 
 @require_GET

@@ -10,7 +10,6 @@ from __future__ import annotations
 import csv
 import dataclasses
 import logging
-import tempfile
 from collections.abc import Iterator
 from urllib.parse import urlencode
 
@@ -18,14 +17,14 @@ from django.conf import settings
 from django.contrib import messages
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
-from django.http import FileResponse, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.counters import counter_hit
-from accounts.exports import CSV_SEPARATOR, Echo, csv_safe, network_rows, xlsx_write
+from accounts.exports import CSV_SEPARATOR, Echo, csv_safe, network_rows, xlsx_response
 from accounts.models import AuditEntry
 from accounts.selectors.network import (
     LEVEL_LABELS,
@@ -279,19 +278,7 @@ def territory_xlsx(request: HttpRequest) -> HttpResponse:
     members = network_filtered(viewer=request.user, filters=filters, sort="puesto")
     log.info("territory export: leader=%s format=xlsx", request.user.pk)
     _audit_export(request, AuditEntry.Action.EXPORT_XLSX, members)
-    # A workbook is a zip whose directory comes last, so it cannot be sent before it is
-    # complete; it is built on disk (memory stays flat) and then streamed in chunks.
-    spool = tempfile.TemporaryFile()  # noqa: SIM115 (closed by FileResponse)
-    xlsx_write(network_rows(members), spool)
-    spool.seek(0)
-    response = FileResponse(
-        spool,
-        as_attachment=True,
-        filename=_export_name(filters, "xlsx"),
-        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    )
-    response["Cache-Control"] = "private, no-store"
-    return response
+    return xlsx_response(network_rows(members), _export_name(filters, "xlsx"))
 
 
 # ------------------------------------------------------------------------------

@@ -1,26 +1,12 @@
 """Migration accounts 0004 adds CedulaInfo.zona: existing rows keep every value, zona starts empty."""
 
 import pytest
-from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
+from tests.fixtures.migrations import migrate_to, migrate_to_latest
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 BEFORE = ("accounts", "0003_move_schedulerrun_to_actors")
 AFTER = ("accounts", "0004_cedulainfo_zona")
-
-
-def migrate_to(target):
-    executor = MigrationExecutor(connection)
-    executor.loader.build_graph()
-    executor.migrate([target])
-    executor.loader.build_graph()
-    return executor.loader.project_state([target]).apps
-
-
-def latest():
-    executor = MigrationExecutor(connection)
-    return executor.loader.graph.leaf_nodes()
 
 
 def test_adding_zona_keeps_the_rows_and_going_back_keeps_them_too():
@@ -44,5 +30,4 @@ def test_adding_zona_keeps_the_rows_and_going_back_keeps_them_too():
         assert (row.municipio, row.puesto, row.mesa) == ("PASTO", "IE LICEO", "7")
         assert not hasattr(row, "zona")
     finally:
-        executor = MigrationExecutor(connection)
-        executor.migrate(latest())
+        migrate_to_latest()

@@ -3,25 +3,12 @@ row, change, consent and audit row stays as it was; everyone is a member (not a 
 going back keeps them too. Runs on SQLite and PostgreSQL (CI runs both)."""
 
 import pytest
-from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
+from tests.fixtures.migrations import migrate_to, migrate_to_latest
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 BEFORE = ("accounts", "0007_privacy_audit_consent")
 AFTER = ("accounts", "0008_contacts")
-
-
-def migrate_to(target):
-    executor = MigrationExecutor(connection)
-    executor.loader.build_graph()
-    executor.migrate([target])
-    executor.loader.build_graph()
-    return executor.loader.project_state([target]).apps
-
-
-def latest():
-    return MigrationExecutor(connection).loader.graph.leaf_nodes()
 
 
 def _snapshot(apps):
@@ -93,4 +80,4 @@ def test_migrating_a_populated_database_keeps_every_row_and_makes_nobody_a_conta
         back = migrate_to(BEFORE)
         assert _snapshot(back) == before
     finally:
-        MigrationExecutor(connection).migrate(latest())
+        migrate_to_latest()

@@ -1,0 +1,87 @@
+"""Import limits under concurrent confirmations: the in-flight cap and the daily lookup budget
+hold when a leader's confirmations arrive at once (double clicks, several tabs)."""
+
+import threading
+
+import pytest
+from django.db import connection
+
+from accounts.models import ContactImport
+from accounts.services.imports import ImportRefused, import_confirm, import_stage
+from tests.fixtures.factories import LeaderFactory
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+COLUMNS = {"cedula": 0, "nombre": 1, "telefono": None}
+
+
+def _drafts(leader, count: int, rows_each: int, start: int):
+    drafts = []
+    for n in range(count):
+        lines = ["cedula;nombre"] + [
+            f"{start + n * rows_each + i};Persona Importada" for i in range(rows_each)
+        ]
+        drafts.append(
+            import_stage(leader=leader, file_name=f"lista{n}.csv", data="\n".join(lines).encode())[0]
+        )
+    return drafts
+
+
+def _confirm_at_once(leader, drafts):
+    barrier = threading.Barrier(len(drafts))
+    refused, errors = [], []
+
+    def run(draft):
+        try:
+            barrier.wait()
+            import_confirm(
+                leader=leader,
+                draft=draft,
+                columns=COLUMNS,
+                header=["cedula", "nombre"],
+                ip=None,
+                consented=True,
+            )
+        except ImportRefused as exc:
+            refused.append(str(exc))
+        except Exception as exc:  # a SQLite lock timeout is a refusal too, never a second import
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(draft,)) for draft in drafts]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    return refused, errors
+
+
+def test_simultaneous_confirmations_start_one_import_when_one_may_be_in_flight(settings):
+    settings.IMPORT_MAX_IN_FLIGHT = 1
+    settings.IMPORT_UPLOADS_PER_HOUR = 50
+    leader = LeaderFactory()
+    drafts = _drafts(leader, count=4, rows_each=3, start=53_300_000)
+
+    refused, errors = _confirm_at_once(leader, drafts)
+
+    assert ContactImport.objects.filter(leader=leader).count() == 1
+    if connection.vendor != "sqlite":
+        assert not errors
+    assert all("en curso" in reason for reason in refused)
+    assert len(refused) + len(errors) == 3
+
+
+def test_simultaneous_confirmations_never_spend_more_than_the_daily_lookup_budget(settings):
+    settings.IMPORT_MAX_IN_FLIGHT = 10
+    settings.IMPORT_UPLOADS_PER_HOUR = 50
+    settings.IMPORT_DAILY_LOOKUP_BUDGET = 10
+    leader = LeaderFactory()
+    # Four files of 4 new cédulas each: 16 lookups asked, 10 allowed, so two imports at most.
+    drafts = _drafts(leader, count=4, rows_each=4, start=53_400_000)
+
+    _confirm_at_once(leader, drafts)
+
+    imports = ContactImport.objects.filter(leader=leader)
+    assert 1 <= imports.count() <= 2
+    assert sum(i.lookups_reserved for i in imports) <= 10

@@ -1,5 +1,10 @@
 """Import limits under concurrent confirmations: the in-flight cap and the daily lookup budget
-hold when a leader's confirmations arrive at once (double clicks, several tabs)."""
+hold when a leader's confirmations arrive at once (double clicks, several tabs).
+
+The real RabbitMQ takes each import's message and no worker runs, so every import that
+starts stays in flight with its lookups reserved. With the broker down an import fails
+at once and hands its reservation back, and a later confirmation may rightly start.
+"""
 
 import threading
 
@@ -8,11 +13,19 @@ from django.db import connection
 
 from accounts.models import ContactImport
 from accounts.services.imports import ImportRefused, import_confirm, import_stage
+from tests.fixtures.broker import purge_queues
 from tests.fixtures.factories import LeaderFactory
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.broker, pytest.mark.django_db(transaction=True)]
 
 COLUMNS = {"cedula": 0, "nombre": 1, "telefono": None}
+
+
+@pytest.fixture(autouse=True)
+def _empty_queues():
+    purge_queues()
+    yield
+    purge_queues()
 
 
 def _drafts(leader, count: int, rows_each: int, start: int):
@@ -65,7 +78,9 @@ def test_simultaneous_confirmations_start_one_import_when_one_may_be_in_flight(s
 
     refused, errors = _confirm_at_once(leader, drafts)
 
-    assert ContactImport.objects.filter(leader=leader).count() == 1
+    imports = ContactImport.objects.filter(leader=leader)
+    assert imports.count() == 1
+    assert imports.get().status == ContactImport.Status.QUEUED
     if connection.vendor != "sqlite":
         assert not errors
     assert all("en curso" in reason for reason in refused)
@@ -84,4 +99,5 @@ def test_simultaneous_confirmations_never_spend_more_than_the_daily_lookup_budge
 
     imports = ContactImport.objects.filter(leader=leader)
     assert 1 <= imports.count() <= 2
+    assert all(i.status == ContactImport.Status.QUEUED for i in imports)
     assert sum(i.lookups_reserved for i in imports) <= 10

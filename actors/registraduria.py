@@ -35,7 +35,8 @@ def build_client_config(**overrides) -> ClientConfig:
     TWOCAPTCHA_API_KEY, TWOCAPTCHA_SERVER, TWOCAPTCHA_POLLING_INTERVAL, SCRAPER_DEADLINE_SECONDS,
     CHROMIUM_PATH, BROWSER_PAGE_POOL_SIZE, BROWSER_PAGE_MAX_USES, CAPTCHA_TOKEN_FIRST,
     CAPTCHA_TOKEN_MAX_AGE_SECONDS, CAPTCHA_SITEKEYS, CAPTCHA_HOURLY_BUDGET,
-    CAPTCHA_NO_SLOT_BACKOFF_SECONDS, CAPTCHA_ACCOUNT_BACKOFF_SECONDS.
+    CAPTCHA_NO_SLOT_BACKOFF_SECONDS, CAPTCHA_ACCOUNT_BACKOFF_SECONDS, CAPTCHA_EXPECTED_SOLVE_SECONDS,
+    LOOKUP_PACER_MAX_WAIT_SECONDS.
 
     :raises TypeError: on an override that is not a ClientConfig field.
     :raises ImproperlyConfigured: on an unknown or repeated source name, or an enabled source
@@ -77,6 +78,8 @@ def build_client_config(**overrides) -> ClientConfig:
         "captcha_hourly_budget": int(settings.CAPTCHA_HOURLY_BUDGET),
         "captcha_no_slot_backoff": float(settings.CAPTCHA_NO_SLOT_BACKOFF_SECONDS),
         "captcha_account_backoff": float(settings.CAPTCHA_ACCOUNT_BACKOFF_SECONDS),
+        "captcha_expected_solve": float(settings.CAPTCHA_EXPECTED_SOLVE_SECONDS),
+        "pacer_max_wait": float(settings.LOOKUP_PACER_MAX_WAIT_SECONDS),
     }
     values.update(overrides)
     return ClientConfig(**values)

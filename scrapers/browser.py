@@ -145,6 +145,7 @@ class PoolStats:
     lends: int = 0
     hold_seconds_max: float = 0.0
     hold_seconds_total: float = 0.0
+    hold_seconds_recent: float = 0.0  # moving average of the last ~20 holds (the pacer's rate)
 
 
 async def _block_heavy_resources(route: Route) -> None:
@@ -274,6 +275,8 @@ class BrowserPool:
                 held = time.monotonic() - lent_at
                 self.stats.hold_seconds_total += held
                 self.stats.hold_seconds_max = max(self.stats.hold_seconds_max, held)
+                recent = self.stats.hold_seconds_recent
+                self.stats.hold_seconds_recent = held if not recent else 0.95 * recent + 0.05 * held
                 self._count_in_use(-1)
                 # Shielded: a cancelled lookup still returns (or retires) its page.
                 await asyncio.shield(self._give_back(pooled, ok=ok))

@@ -29,6 +29,7 @@ from .browser import DESKTOP_CHROME_UA, BrowserPool
 from .captcha import CaptchaError, CaptchaSolver, build_solver
 from .chromium import ChromiumNotFound
 from .masking import mask_cedula
+from .pacing import TokenPacer
 from .politeness import Admission, Politeness
 from .registraduria import LookupResult, LookupStatus
 from .sources import DEFAULT_ORDER
@@ -100,6 +101,9 @@ class ClientConfig:
     ``token_max_age``: a token older than this is never submitted. ``captcha_hourly_budget``,
     ``captcha_no_slot_backoff`` and ``captcha_account_backoff`` configure the in-process gate a
     client builds when it is given none (a worker gets the fleet's Redis gate instead).
+    ``captcha_expected_solve`` seeds the pacer (``scrapers.pacing``) until a solve was timed;
+    ``pacer_max_wait`` is how long a lookup may wait to enter the token-first pipeline before it is
+    deferred (``LookupResult.deferred == "busy"``); 0 turns the pacer off.
     """
 
     wsp_url: str = "http://127.0.0.1:8001/censo/consultar/"
@@ -122,6 +126,8 @@ class ClientConfig:
     captcha_hourly_budget: int = 0
     captcha_no_slot_backoff: float = 15.0
     captcha_account_backoff: float = 300.0
+    captcha_expected_solve: float = 20.0
+    pacer_max_wait: float = 30.0
 
     def url_for(self, name: str) -> str:
         """The URL of source ``name`` (``""`` when none is configured)."""
@@ -182,6 +188,12 @@ class RegistraduriaClient:
                 self.specs[name] = spec
         self._learning: dict[str, asyncio.Lock] = {}
         self.politeness = politeness
+        self.pacer = TokenPacer(
+            pages=self.pool.size,
+            page_hold=lambda: self.pool.stats.hold_seconds_recent,
+            expected_solve=lambda: self._tokens.expected_solve_seconds() if self._tokens else 0.0,
+            seed_solve=config.captcha_expected_solve,
+        )
 
     async def __aenter__(self) -> RegistraduriaClient:
         await self.start()
@@ -254,7 +266,7 @@ class RegistraduriaClient:
         else:
             sources = (source,) if source else tuple(self.config.sources)
             try:
-                result = await self._lookup_within_deadline(number, sources, started)
+                result = await self._paced(number, sources)
             except CaptchaUnavailable as exc:
                 logger.info("lookup %s delayed: %s duration=%.2fs", masked, exc, time.monotonic() - started)
                 if raise_unavailable:
@@ -274,6 +286,26 @@ class RegistraduriaClient:
             f" error={error!r}" if error else "",
         )
         return result
+
+    async def _paced(self, number: str, sources: tuple[str, ...]) -> LookupResult:
+        """The lookup, once the pacer lets it in (token first only: the old order queues on pages).
+
+        The deadline starts at the door, so a lookup that waited there still has all of it.
+        """
+        if not self.config.token_first or self.config.pacer_max_wait <= 0:
+            return await self._lookup_within_deadline(number, sources, time.monotonic())
+        if not await self.pacer.acquire(self.config.pacer_max_wait):
+            wait = self.pacer.estimated_wait()
+            return LookupResult(
+                LookupStatus.SITE_ERROR,
+                deferred="busy",
+                retry_after=wait,
+                error=f"not sent: {self.pacer.active} lookups ahead of the pages, ~{wait:.0f}s",
+            )
+        try:
+            return await self._lookup_within_deadline(number, sources, time.monotonic())
+        finally:
+            await asyncio.shield(self.pacer.release())
 
     async def _lookup_within_deadline(
         self, number: str, sources: tuple[str, ...], started: float

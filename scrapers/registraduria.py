@@ -49,7 +49,9 @@ class LookupResult:
     ``scrapers.sources.SOURCES``), ``timed_out`` whether our own
     deadline (or a page timeout) ended the lookup, ``error`` an operator-facing detail.
     ``deferred`` is set when no source was asked at all because the fleet's politeness said
-    not now (``circuit_open`` or ``rate_limited``, ``scrapers.politeness``); ``retry_after`` then
+    not now (``circuit_open`` or ``rate_limited``, ``scrapers.politeness``) or because this
+    process has more lookups waiting on tokens than its pages can serve (``busy``,
+    ``scrapers.pacing``); ``retry_after`` then
     says in how many seconds to try again. Such a result is no attempt: nothing reached the site.
     """
 

@@ -356,6 +356,11 @@ CAPTCHA_HOURLY_BUDGET = env.int("CAPTCHA_HOURLY_BUDGET", default=0)
 # Back-off after 2captcha's ERROR_NO_SLOT_AVAILABLE, and after a balance or key error.
 CAPTCHA_NO_SLOT_BACKOFF_SECONDS = env.float("CAPTCHA_NO_SLOT_BACKOFF_SECONDS", default=15.0)
 CAPTCHA_ACCOUNT_BACKOFF_SECONDS = env.float("CAPTCHA_ACCOUNT_BACKOFF_SECONDS", default=300.0)
+# The pacer (scrapers/pacing.py) buys only as many solves at once as the pages can serve: it
+# assumes this solve time until one is measured (2captcha's reCAPTCHA: 20-40 s). A lookup that
+# cannot enter within LOOKUP_PACER_MAX_WAIT_SECONDS is delayed, not failed; 0 turns it off.
+CAPTCHA_EXPECTED_SOLVE_SECONDS = env.float("CAPTCHA_EXPECTED_SOLVE_SECONDS", default=20.0)
+LOOKUP_PACER_MAX_WAIT_SECONDS = env.float("LOOKUP_PACER_MAX_WAIT_SECONDS", default=30.0)
 CHROMIUM_PATH = env("CHROMIUM_PATH", default="")
 BROWSER_PAGE_POOL_SIZE = env.int("BROWSER_PAGE_POOL_SIZE", default=8)
 BROWSER_PAGE_MAX_USES = env.int("BROWSER_PAGE_MAX_USES", default=200)

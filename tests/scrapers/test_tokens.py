@@ -287,3 +287,39 @@ def test_no_solve_is_bought_when_the_deadline_is_too_close(make_client, loop_thr
     assert (late.status, late.timed_out) == (LookupStatus.SITE_ERROR, True)
     assert client.tokens.counts.events["skipped:deadline"] == 1
     assert submitted(fresh_replica) == 1  # nothing was paid for the lookup that could not post
+
+
+def test_the_pacer_buys_no_more_solves_at_once_than_the_pages_can_serve(
+    make_client, loop_thread, fresh_replica
+):
+    fresh_replica.set(captcha_delay=2)
+    cedulas = [f"30000000{n:02d}" for n in range(10)]
+    # Control, pacer off: ten lookups at once buy ten solves at once for one page.
+    unpaced = make_client(pool_size=1, pacer_max_wait=0)
+    assert all(not r.is_transient for r in gather(loop_thread, unpaced, cedulas))
+    assert unpaced.tokens.in_flight_max == 10
+
+    # Paced: one page held ~1 s (assumed) x (2 s solve + 4 s) lets six in; the rest wait at the
+    # door, out of their deadline, and go in as the first ones finish.
+    paced = make_client(pool_size=1, captcha_expected_solve=2)
+    results = gather(loop_thread, paced, cedulas)
+
+    assert all(not r.is_transient for r in results)
+    assert paced.tokens.in_flight_max <= 6 and paced.pacer.active_max <= paced.pacer.limit()
+    assert paced.pacer.deferred == 0 and paced.tokens.counts.wasted == 0
+    assert paced.tokens.counts.solves == 10 == paced.tokens.counts.answers
+
+
+def test_a_lookup_kept_at_the_door_too_long_is_deferred_and_buys_nothing(
+    make_client, loop_thread, fresh_replica
+):
+    fresh_replica.set(captcha_delay=3)
+    # Limit: the floor of the formula, 1 page/s x (0.01 s + 4 s) = 5; the other three wait 0.5 s.
+    client = make_client(pool_size=1, captcha_expected_solve=0.01, pacer_max_wait=0.5)
+    results = gather(loop_thread, client, [f"30000001{n:02d}" for n in range(8)])
+
+    busy = [r for r in results if r.deferred]
+    assert len(busy) == 3
+    assert all(r.deferred == "busy" and r.retry_after > 0 and not r.source for r in busy)
+    assert sum(not r.is_transient for r in results) == 5
+    assert submitted(fresh_replica) == 5 == client.tokens.counts.solves

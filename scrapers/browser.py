@@ -60,6 +60,12 @@ DESKTOP_CHROME_UA = (
     "Chrome/156.0.0.0 Safari/537.36"
 )
 VIEWPORT = {"width": 1024, "height": 640}
+# V8's old space per renderer. By default V8 lets a renderer's heap grow for a long time before a
+# full collection: a pooled page grew ~2.3 MB per lookup, to ~300 MB after 100 lookups of the
+# replica's form (jQuery, functions.js on every load). Capped at 32 MB it stays ~85-130 MB
+# (docs/stack.md#chromium). A form page needs a few MB; a page whose script outgrew the cap would
+# crash its renderer, which the pool retires and replaces like any crashed page.
+JS_HEAP_MB = 32
 BLOCKED_RESOURCES = frozenset({"image", "font", "media"})
 # The Node driver's young generation: V8's default semi-spaces (16 MB each, grown under load) made
 # the driver ~190 MB PSS beside a pool of 6 pages; 2 MB brings it to ~145 MB for a few more cheap
@@ -148,6 +154,10 @@ class PoolStats:
     hold_seconds_recent: float = 0.0  # moving average of the last ~20 holds (the pacer's rate)
 
 
+def launch_js_flags(js_heap_mb: int) -> list[str]:
+    return [f"--js-flags=--max-old-space-size={js_heap_mb}"] if js_heap_mb else []
+
+
 async def _block_heavy_resources(route: Route) -> None:
     if route.request.resource_type in BLOCKED_RESOURCES:
         await route.abort()
@@ -163,6 +173,7 @@ class BrowserPool:
     :param max_uses: a page is retired after this many lookups (bounds renderer memory growth).
     :param user_agent: set on every context; ``""`` keeps Chromium's own (which says HeadlessChrome).
     :param on_pages_in_use: called with ``stats.pages_in_use`` each time a page is lent or given back.
+    :param js_heap_mb: V8's old-space limit per renderer (``--max-old-space-size``); 0: V8's default.
     """
 
     def __init__(
@@ -172,6 +183,7 @@ class BrowserPool:
         size: int = 8,
         max_uses: int = 200,
         user_agent: str = "",
+        js_heap_mb: int = JS_HEAP_MB,
         on_pages_in_use: Callable[[int], None] | None = None,
     ) -> None:
         self.on_pages_in_use = on_pages_in_use
@@ -179,6 +191,7 @@ class BrowserPool:
         self.size = max(1, size)
         self.max_uses = max(1, max_uses)
         self.user_agent = user_agent
+        self.js_heap_mb = max(0, int(js_heap_mb))
         self.stats = PoolStats()
         self._playwright: Playwright | None = None
         self._browser: Browser | None = None
@@ -218,7 +231,7 @@ class BrowserPool:
             self._browser = await self._playwright.chromium.launch(
                 executable_path=executable,
                 headless=True,
-                args=list(LAUNCH_ARGS),
+                args=[*LAUNCH_ARGS, *launch_js_flags(self.js_heap_mb)],
                 handle_sigint=False,
                 handle_sigterm=False,
                 handle_sighup=False,

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field, replace
 from playwright.async_api import Error as PlaywrightError
 from playwright.async_api import TimeoutError as PlaywrightTimeoutError
 
-from .browser import DESKTOP_CHROME_UA, BrowserPool
+from .browser import DESKTOP_CHROME_UA, JS_HEAP_MB, BrowserPool
 from .captcha import CaptchaError, CaptchaSolver, build_solver
 from .chromium import ChromiumNotFound
 from .masking import mask_cedula
@@ -119,6 +119,7 @@ class ClientConfig:
     chromium_path: str = ""
     pool_size: int = 8
     page_max_uses: int = 200
+    js_heap_mb: int = JS_HEAP_MB
     user_agent: str = DESKTOP_CHROME_UA
     token_first: bool = True
     token_max_age: float = TOKEN_MAX_AGE
@@ -171,6 +172,7 @@ class RegistraduriaClient:
             chromium_path=config.chromium_path,
             size=config.pool_size,
             max_uses=config.page_max_uses,
+            js_heap_mb=config.js_heap_mb,
             user_agent=config.user_agent,
             on_pages_in_use=on_pages_in_use,
         )

@@ -364,6 +364,9 @@ LOOKUP_PACER_MAX_WAIT_SECONDS = env.float("LOOKUP_PACER_MAX_WAIT_SECONDS", defau
 CHROMIUM_PATH = env("CHROMIUM_PATH", default="")
 BROWSER_PAGE_POOL_SIZE = env.int("BROWSER_PAGE_POOL_SIZE", default=8)
 BROWSER_PAGE_MAX_USES = env.int("BROWSER_PAGE_MAX_USES", default=200)
+# V8's heap limit per page's renderer (MB): without it a pooled page grows to ~300 MB in 100
+# lookups (scrapers/browser.py JS_HEAP_MB). 0 keeps V8's default.
+BROWSER_JS_HEAP_MB = env.int("BROWSER_JS_HEAP_MB", default=32)
 
 # ------------------------------------------------------------------------------
 # Politeness towards the Registraduría, shared by the whole fleet on Redis

@@ -192,6 +192,30 @@ def fresh_broker_connections() -> None:
         broker.state.__dict__.pop(name, None)
 
 
+def wait_until_unconsumed(timeout: float = 30.0) -> None:
+    """Wait until no consumer is left on the lookup queues.
+
+    A killed worker's unacked messages (its 200 in flight and its prefetch) go back to the queue
+    only once RabbitMQ has closed its connection. Purged before that, they came back afterwards and
+    the next phase looked up ~370 of the old phase's rows as well (1.62 "solves per answer").
+    """
+    from actors.broker import amqp_connection
+    from actors.queues import QUEUES
+
+    deadline = time.monotonic() + timeout
+    connection = amqp_connection()
+    try:
+        channel = connection.channel()
+        while time.monotonic() < deadline:
+            names = [n for q in QUEUES for n in (q, f"{q}.DQ")]
+            if all(channel.queue_declare(n, passive=True).method.consumer_count == 0 for n in names):
+                return
+            time.sleep(0.2)
+    finally:
+        connection.close()
+    raise RuntimeError("the killed worker still consumes the lookup queues")
+
+
 def run_phase(name, *, env, log_dir, threads, ids_count, offset, sampler, stop_after, max_seconds, replica):
     fresh_broker_connections()
     purge_lookup_queues()
@@ -206,6 +230,7 @@ def run_phase(name, *, env, log_dir, threads, ids_count, offset, sampler, stop_a
         sampler.stop()
         captcha = replica.stats()["captcha"]
         worker.kill()  # the old order's backlog would take half an hour to drain: stop it now
+        wait_until_unconsumed()
     elapsed = time.monotonic() - started
     counts = final_counts(ids)
     errors = sum(1 for line in worker.log().splitlines() if " ERROR " in line)

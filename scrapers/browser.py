@@ -63,7 +63,7 @@ VIEWPORT = {"width": 1024, "height": 640}
 # V8's old space per renderer (MB; 0: V8's default). V8 collects a renderer's heap lazily: a pooled
 # page grew ~2.3 MB per lookup, to ~300 MB after 100 lookups of the replica's form. A 32 MB cap
 # kept it at ~85-130 MB but once crashed a renderer ("Target crashed") in the test suite, so the
-# cap is off by default and page retirement (BROWSER_PAGE_MAX_USES, 40) bounds the growth instead
+# cap is off by default and page retirement (BROWSER_PAGE_MAX_USES, 25) bounds the growth instead
 # (docs/stack.md#chromium).
 JS_HEAP_MB = 0
 # The pool's pages load no images (a lookup reads text). A launch flag rather than request
@@ -180,7 +180,7 @@ class BrowserPool:
         *,
         chromium_path: str = "",
         size: int = 8,
-        max_uses: int = 40,
+        max_uses: int = 25,
         user_agent: str = "",
         js_heap_mb: int = JS_HEAP_MB,
         on_pages_in_use: Callable[[int], None] | None = None,

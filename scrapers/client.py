@@ -118,7 +118,7 @@ class ClientConfig:
     deadline_seconds: float = 60.0
     chromium_path: str = ""
     pool_size: int = 8
-    page_max_uses: int = 40
+    page_max_uses: int = 25
     js_heap_mb: int = JS_HEAP_MB
     user_agent: str = DESKTOP_CHROME_UA
     token_first: bool = True

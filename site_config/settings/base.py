@@ -363,9 +363,9 @@ CAPTCHA_EXPECTED_SOLVE_SECONDS = env.float("CAPTCHA_EXPECTED_SOLVE_SECONDS", def
 LOOKUP_PACER_MAX_WAIT_SECONDS = env.float("LOOKUP_PACER_MAX_WAIT_SECONDS", default=30.0)
 CHROMIUM_PATH = env("CHROMIUM_PATH", default="")
 BROWSER_PAGE_POOL_SIZE = env.int("BROWSER_PAGE_POOL_SIZE", default=8)
-# A pooled page's renderer grows ~2.3 MB per lookup (V8 collects lazily): retired after 40
-# lookups it stays under ~170 MB, and a new page costs a fraction of a second per 40 lookups.
-BROWSER_PAGE_MAX_USES = env.int("BROWSER_PAGE_MAX_USES", default=40)
+# A pooled page's renderer grows ~2.3 MB per lookup (V8 collects lazily): retired after 25
+# lookups it stays under ~140 MB, and a new page costs a fraction of a second per 25 lookups.
+BROWSER_PAGE_MAX_USES = env.int("BROWSER_PAGE_MAX_USES", default=25)
 # V8's heap limit per page's renderer (MB), 0 keeps V8's default. 32 kept pages at ~85-130 MB but
 # crashed a renderer once in the tests (scrapers/browser.py JS_HEAP_MB): off unless you need it.
 BROWSER_JS_HEAP_MB = env.int("BROWSER_JS_HEAP_MB", default=0)

@@ -198,29 +198,21 @@ def test_deleting_the_leaders_account_removes_their_contacts_but_not_the_shared_
 
 @pytest.mark.django_db(transaction=True)
 def test_leaders_importing_the_same_cedulas_at_the_same_time_cause_one_lookup_each_cedula():
-    import threading
-
     from django.db import connection
+
+    from tests.fixtures.threads import run_at_once
 
     leaders = [LeaderFactory() for _ in range(4)]
     rows = [ContactRow(str(53_100_000 + i), "Persona Compartida") for i in range(200)]
     results, errors = {}, []
-    barrier = threading.Barrier(len(leaders))
 
-    def run(leader):
+    def create(leader):
         try:
-            barrier.wait()
             results[leader.pk] = contacts_create_batch(leader=leader, rows=rows)
         except Exception as exc:
             errors.append(exc)
-        finally:
-            connection.close()
 
-    threads = [threading.Thread(target=run, args=(leader,)) for leader in leaders]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    run_at_once(create, leaders)
     if connection.vendor == "sqlite":
         # SQLite takes one writer at a time: a thread may lose the lock race; the others must not.
         errors = [e for e in errors if "locked" not in str(e)]

@@ -6,8 +6,6 @@ starts stays in flight with its lookups reserved. With the broker down an import
 at once and hands its reservation back, and a later confirmation may rightly start.
 """
 
-import threading
-
 import pytest
 from django.db import connection
 
@@ -15,6 +13,7 @@ from accounts.models import ContactImport
 from accounts.services.imports import ImportRefused, import_confirm, import_stage
 from tests.fixtures.broker import purge_queues
 from tests.fixtures.factories import LeaderFactory
+from tests.fixtures.threads import run_at_once
 
 pytestmark = [pytest.mark.broker, pytest.mark.django_db(transaction=True)]
 
@@ -41,12 +40,10 @@ def _drafts(leader, count: int, rows_each: int, start: int):
 
 
 def _confirm_at_once(leader, drafts):
-    barrier = threading.Barrier(len(drafts))
     refused, errors = [], []
 
-    def run(draft):
+    def confirm(draft):
         try:
-            barrier.wait()
             import_confirm(
                 leader=leader,
                 draft=draft,
@@ -59,14 +56,8 @@ def _confirm_at_once(leader, drafts):
             refused.append(str(exc))
         except Exception as exc:  # a SQLite lock timeout is a refusal too, never a second import
             errors.append(exc)
-        finally:
-            connection.close()
 
-    threads = [threading.Thread(target=run, args=(draft,)) for draft in drafts]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
+    run_at_once(confirm, drafts)
     return refused, errors
 
 

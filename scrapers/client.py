@@ -481,7 +481,14 @@ class RegistraduriaClient:
             page = pooled.page
             page.set_default_timeout(timeout_ms)
             page.set_default_navigation_timeout(timeout_ms)
-            ctx = LookupContext(page=page, url=url, solver=self.solver, captcha=run.provide, state=run.state)
+            ctx = LookupContext(
+                page=page,
+                url=url,
+                solver=self.solver,
+                captcha=run.provide,
+                state=run.state,
+                timeout_ms=timeout_ms,
+            )
             try:
                 result = await source.lookup(ctx, number)
             except NeedToken as need:

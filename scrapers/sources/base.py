@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from urllib.parse import urlsplit
@@ -25,11 +26,77 @@ from ..tokens import CaptchaSpec
 
 logger = logging.getLogger("scrapers.client")
 
-# One round trip for what the page says about itself; re-read on every attempt.
+DEFAULT_TIMEOUT_MS = 30_000.0  # Playwright's own default
+
+# The page is driven with page.evaluate() in its main world and with raw mouse and keyboard input,
+# not with Playwright's selector actions (locator.count, wait_for_selector, fill, select_option,
+# click). Each of those runs in Playwright's injected script, which Chromium compiles again in
+# every new document: measured on the wsp form, the first such action after a navigation cost
+# ~33 ms of browser CPU and each further one ~15 ms, while an evaluate costs ~3 ms. A lookup is
+# one navigation, so those actions were a third of its CPU (docs/stack.md#playwright). The
+# helpers below keep what we relied on from them: waits with a timeout, trusted clicks and typing,
+# and a fall back to the Playwright action when the fast path cannot apply (no such element,
+# covered button, a Playwright-only selector).
+
+# Polls ``test(arg)`` in the page until it returns something truthy, or null at the timeout. It is
+# composed in Python (never eval() in the page: a site's CSP may forbid it; evaluate is exempt).
+_UNTIL_JS = """async ([arg, timeoutMs]) => {
+    const test = %s;
+    const until = performance.now() + timeoutMs;
+    for (;;) {
+        const value = test(arg);
+        if (value) { return {value}; }
+        if (performance.now() >= until) { return null; }
+        await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+}"""
+EXISTS_JS = "(selector) => !!document.querySelector(selector)"
+
+# What the page says about itself, once the captcha widget is there; re-read on every attempt.
 _READ_FORM_JS = """() => {
+    if (!document.querySelector('#g-recaptcha-response')) { return null; }
     const box = document.querySelector('.g-recaptcha[data-sitekey]');
     const nonce = document.querySelector('#token');
     return {sitekey: box ? box.getAttribute('data-sitekey') : '', nonce: nonce ? nonce.value : ''};
+}"""
+
+# Focus a text field and select its text, so typed text replaces it (what fill() does).
+_FOCUS_JS = """(selector) => {
+    const el = document.querySelector(selector);
+    if (!el || el.disabled || el.readOnly || typeof el.select !== 'function') { return false; }
+    el.focus();
+    el.select();
+    return document.activeElement === el;
+}"""
+
+# select_option's own events: the option chosen, then input and change.
+_CHOOSE_JS = """([selector, value]) => {
+    const el = document.querySelector(selector);
+    if (!el || el.tagName !== 'SELECT' || el.disabled) { return false; }
+    if (![...el.options].some((option) => option.value === value)) { return false; }
+    el.value = value;
+    el.dispatchEvent(new Event('input', {bubbles: true}));
+    el.dispatchEvent(new Event('change', {bubbles: true}));
+    return true;
+}"""
+
+# Where a person would click: the middle of the element, scrolled into view, and only if nothing
+# covers it there. null means "let Playwright's click wait and report" (also for a selector that
+# is not CSS, like :has-text()).
+_CLICK_POINT_JS = """(selector) => {
+    let el;
+    try { el = document.querySelector(selector); } catch (error) { return null; }
+    if (!el || el.disabled) { return null; }
+    let box = el.getBoundingClientRect();
+    if (box.top < 0 || box.left < 0 || box.bottom > innerHeight || box.right > innerWidth) {
+        el.scrollIntoView({block: 'center', inline: 'center'});
+        box = el.getBoundingClientRect();
+    }
+    if (!box.width || !box.height) { return null; }
+    const x = box.left + box.width / 2;
+    const y = box.top + box.height / 2;
+    const hit = document.elementFromPoint(x, y);
+    return hit && (hit === el || el.contains(hit)) ? {x, y} : null;
 }"""
 
 _SET_TOKEN_JS = """(token) => {
@@ -76,6 +143,8 @@ class LookupContext:
     solver: CaptchaSolver | None = None
     captcha: Callable[[CaptchaSpec], Awaitable[str]] | None = None
     state: dict = field(default_factory=dict)
+    # The page's default timeout, for the waits that run in the page itself (see until()).
+    timeout_ms: float = DEFAULT_TIMEOUT_MS
 
     async def token(self, spec: CaptchaSpec) -> str:
         """The token to submit for ``spec`` (may raise :class:`NeedToken` or a captcha error)."""
@@ -155,14 +224,36 @@ async def load(page: Page, url: str, ready_selector: str, *, render_ms: float = 
 
 
 async def _has_selector(page: Page, selector: str, render_ms: float) -> bool:
-    if await page.locator(selector).count() > 0:
+    if await page.evaluate(EXISTS_JS, selector):
         return True
     if render_ms <= 0:
         return False
     with contextlib.suppress(PlaywrightTimeoutError):
-        await page.wait_for_selector(selector, state="attached", timeout=render_ms)
+        await until(page, EXISTS_JS, selector, timeout_ms=render_ms, waiting_for=selector)
         return True
     return False
+
+
+async def until(page: Page, test: str, arg: object = None, *, timeout_ms: float, waiting_for: str) -> object:
+    """Wait, in the page, until the JS function ``test(arg)`` returns something truthy; return it.
+
+    Raises Playwright's TimeoutError after ``timeout_ms`` (``waiting_for`` names what was awaited),
+    as wait_for_function would. A navigation of the page's own (its JS reloading itself) destroys
+    the context the wait ran in: the wait starts again in the new document, within the same time.
+    """
+    script = _UNTIL_JS % test
+    ends = time.monotonic() + timeout_ms / 1000
+    while True:
+        left_ms = max(0.0, (ends - time.monotonic()) * 1000)
+        try:
+            found = await page.evaluate(script, [arg, left_ms])
+        except PlaywrightError as exc:
+            if "Execution context was destroyed" not in str(exc) or time.monotonic() >= ends:
+                raise
+            continue
+        if found is not None:
+            return found["value"]
+        raise PlaywrightTimeoutError(f"Timeout {timeout_ms:.0f}ms exceeded waiting for {waiting_for}")
 
 
 async def _goto(page: Page, url: str) -> Response | None:
@@ -193,7 +284,7 @@ async def submit(
     page.on("framenavigated", on_navigation)
     try:
         async with page.expect_response(is_reply) as reply:
-            await page.click(button)
+            await click(page, button)
         response = await reply.value
         body = await body_of(response)
         if body is None:
@@ -207,11 +298,33 @@ async def submit(
     return response, body, navigated.is_set()
 
 
-async def read_form(page: Page) -> tuple[str, str]:
+async def read_form(page: Page, *, timeout_ms: float = DEFAULT_TIMEOUT_MS) -> tuple[str, str]:
     """Wait for the captcha widget, then return (sitekey, nonce) as this page load has them."""
-    await page.wait_for_selector("#g-recaptcha-response", state="attached")
-    form = await page.evaluate(_READ_FORM_JS)
+    form = await until(page, _READ_FORM_JS, timeout_ms=timeout_ms, waiting_for="#g-recaptcha-response")
     return form["sitekey"] or "", form["nonce"] or ""
+
+
+async def fill(page: Page, selector: str, value: str) -> None:
+    """Type ``value`` into a text field, replacing what it held, as a person (trusted input events)."""
+    if value and await page.evaluate(_FOCUS_JS, selector):
+        await page.keyboard.insert_text(value)
+    else:
+        await page.fill(selector, value)
+
+
+async def choose(page: Page, selector: str, value: str) -> None:
+    """Pick the option whose value is ``value`` in a <select>."""
+    if not await page.evaluate(_CHOOSE_JS, [selector, value]):
+        await page.select_option(selector, value)
+
+
+async def click(page: Page, selector: str) -> None:
+    """Click the middle of an element with the mouse (a trusted click), or let Playwright do it."""
+    point = await page.evaluate(_CLICK_POINT_JS, selector)
+    if point is None:
+        await page.click(selector)
+    else:
+        await page.mouse.click(point["x"], point["y"])
 
 
 async def set_v2_token(page: Page, token: str) -> None:

@@ -4,7 +4,18 @@ from __future__ import annotations
 
 from ..registraduria import LookupResult, LookupStatus, parse_consultacenso
 from ..tokens import CaptchaSpec
-from .base import LookupContext, Source, load, path_endswith, read_form, server_error, set_v2_token, submit
+from .base import (
+    LookupContext,
+    Source,
+    fill,
+    load,
+    path_endswith,
+    read_form,
+    server_error,
+    set_v2_token,
+    submit,
+    until,
+)
 
 _HAS_ELECTIONS_JS = "() => document.querySelectorAll('#eleccion option').length > 0"
 _ELECTIONS_OR_MESSAGE_JS = """() => document.querySelectorAll('#eleccion option').length > 0
@@ -18,14 +29,14 @@ def _is_api_reply(response) -> bool:
 async def lookup(ctx: LookupContext, number: str) -> LookupResult:
     page = ctx.page
     await load(page, ctx.url, "#documento")
-    sitekey, _ = await read_form(page)
+    sitekey, _ = await read_form(page, timeout_ms=ctx.timeout_ms)
     # The page fills its election list from /back/api/elecciones; it says so when that fails.
-    await page.wait_for_function(_ELECTIONS_OR_MESSAGE_JS)
+    await until(page, _ELECTIONS_OR_MESSAGE_JS, timeout_ms=ctx.timeout_ms, waiting_for="#eleccion")
     if not await page.evaluate(_HAS_ELECTIONS_JS):
         message = (await page.text_content("#mensaje") or "").strip()
         return LookupResult(LookupStatus.SITE_ERROR, message=message, error="elections did not load")
     token = await ctx.token(CaptchaSpec(sitekey))
-    await page.fill("#documento", number)
+    await fill(page, "#documento", number)
     await set_v2_token(page, token)
     response, body, _ = await submit(
         page,

@@ -28,7 +28,20 @@ from ..registraduria import (
 )
 from ..text import fold
 from ..tokens import CaptchaSpec
-from .base import LookupContext, Source, body_of, load, path_endswith, server_error, set_v2_token, submit
+from .base import (
+    EXISTS_JS,
+    LookupContext,
+    Source,
+    body_of,
+    click,
+    fill,
+    load,
+    path_endswith,
+    server_error,
+    set_v2_token,
+    submit,
+    until,
+)
 
 API_PATH = "/api/v1/citizen/get-information"
 SUBMIT_BUTTON = "button:has-text('Consultar')"
@@ -74,19 +87,20 @@ async def lookup(ctx: LookupContext, number: str) -> LookupResult:
     page = ctx.page
     # The real page is a React app: the form appears once its script has run.
     await load(page, ctx.url, "#document", render_ms=RENDER_MS)
-    mode = await (await page.wait_for_function(_CAPTCHA_MODE_JS)).json_value()
-    await page.fill("#document", number)
+    wait = ctx.timeout_ms
+    mode = await until(page, _CAPTCHA_MODE_JS, timeout_ms=wait, waiting_for="the captcha")
+    await fill(page, "#document", number)
     if mode["mode"] == "v2":
-        await page.wait_for_selector("#g-recaptcha-response", state="attached")
+        await until(page, EXISTS_JS, "#g-recaptcha-response", timeout_ms=wait, waiting_for="the widget")
         token = await ctx.token(CaptchaSpec(mode["sitekey"]))
         await set_v2_token(page, token)
         response, body, _ = await submit(page, SUBMIT_BUTTON, _is_api_reply)
     else:
-        await page.wait_for_function(_GRECAPTCHA_READY_JS)
+        await until(page, _GRECAPTCHA_READY_JS, timeout_ms=wait, waiting_for="grecaptcha.execute")
         await page.evaluate(_HOLD_EXECUTE_JS)
         async with page.expect_response(_is_api_reply) as reply:
-            await page.click(SUBMIT_BUTTON)
-            called = await (await page.wait_for_function(_EXECUTE_CALLED_JS)).json_value()
+            await click(page, SUBMIT_BUTTON)
+            called = await until(page, _EXECUTE_CALLED_JS, timeout_ms=wait, waiting_for="execute()")
             token = await ctx.token(
                 CaptchaSpec(
                     called["key"] or mode["sitekey"],

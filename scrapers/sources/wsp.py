@@ -10,7 +10,18 @@ from playwright.async_api import TimeoutError as PlaywrightTimeoutError
 
 from ..registraduria import LookupResult, LookupStatus, parse_response
 from ..tokens import CaptchaSpec
-from .base import LookupContext, Source, load, read_form, same_path, server_error, set_v2_token, submit
+from .base import (
+    LookupContext,
+    Source,
+    choose,
+    fill,
+    load,
+    read_form,
+    same_path,
+    server_error,
+    set_v2_token,
+    submit,
+)
 
 logger = logging.getLogger("scrapers.client")
 
@@ -23,15 +34,15 @@ async def lookup(ctx: LookupContext, number: str) -> LookupResult:
     while True:
         await load(page, url, "#nuip")
         # Re-read on every attempt: the nonce is per page load, and the site may rotate its key.
-        sitekey, nonce = await read_form(page)
+        sitekey, nonce = await read_form(page, timeout_ms=ctx.timeout_ms)
         if not nonce:
             return LookupResult(LookupStatus.SITE_ERROR, error="page without a nonce (#token)")
         # A session-expiry retry needs a fresh token too (a token verifies once): in the
         # token-first order that is a NeedToken, and this runs again on a new page with
         # ctx.state remembering the retry.
         token = await ctx.token(CaptchaSpec(sitekey))
-        await page.fill("#nuip", number)
-        await page.select_option("#tipo", CURRENT_PLACE)
+        await fill(page, "#nuip", number)
+        await choose(page, "#tipo", CURRENT_PLACE)
         await set_v2_token(page, token)
         response, body, navigated = await submit(
             page, "#enviar", lambda r: r.request.method == "POST" and same_path(r.url, url)

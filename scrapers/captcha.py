@@ -166,10 +166,13 @@ class TwoCaptchaSolver:
         self._typical = 0.0  # moving average of recent solve times: when the first poll is worth it
         if len(api_key) >= 6:  # shorter "keys" are test values, and would mask common words
             _redact.secrets.add(api_key)
-        # Connections kept alive across polls; limits sized for a busy worker (pool of 16+ pages).
+        # Connections kept alive across polls. Few: httpcore checks every pooled connection (a
+        # poll() syscall each) on every request, so with 32 kept alive the polls of ~200 solves in
+        # flight were a third of the event loop's time (py-spy, docs/benchmarks.md). ~13 requests/s
+        # per worker at 2captcha's ~0.3 s round trip need ~4 connections at once.
         self._http = httpx.AsyncClient(
             timeout=httpx.Timeout(30.0, connect=10.0),
-            limits=httpx.Limits(max_connections=64, max_keepalive_connections=32),
+            limits=httpx.Limits(max_connections=32, max_keepalive_connections=8),
             follow_redirects=True,
         )
         self._client = AsyncTwoCaptcha(apiKey=api_key, server=server, pollingInterval=polling_interval)

@@ -362,7 +362,10 @@ CAPTCHA_ACCOUNT_BACKOFF_SECONDS = env.float("CAPTCHA_ACCOUNT_BACKOFF_SECONDS", d
 CAPTCHA_EXPECTED_SOLVE_SECONDS = env.float("CAPTCHA_EXPECTED_SOLVE_SECONDS", default=20.0)
 LOOKUP_PACER_MAX_WAIT_SECONDS = env.float("LOOKUP_PACER_MAX_WAIT_SECONDS", default=30.0)
 CHROMIUM_PATH = env("CHROMIUM_PATH", default="")
-BROWSER_PAGE_POOL_SIZE = env.int("BROWSER_PAGE_POOL_SIZE", default=8)
+# Pages per worker process. With the token-first order a page is held ~0.8 s per lookup, so the
+# pages bound a process at ~pages / 0.8 lookups/s until the CPU does: on 2 cores 5 pages ran
+# 5.5-7.1/s, 4 ran 4.5-5.2/s and 6 were CPU-bound (docs/benchmarks.md, session 5).
+BROWSER_PAGE_POOL_SIZE = env.int("BROWSER_PAGE_POOL_SIZE", default=5)
 # A pooled page's renderer grows ~2.3 MB per lookup (V8 collects lazily): retired after 25
 # lookups it stays under ~140 MB, and a new page costs a fraction of a second per 25 lookups.
 BROWSER_PAGE_MAX_USES = env.int("BROWSER_PAGE_MAX_USES", default=25)

@@ -1,7 +1,7 @@
 """Lookups at the real site's pace: captcha solves of 20 s, one real worker process (not a pytest test).
 
     .venv/bin/python -m tests.bench.realistic_throughput [--lookups 600] [--captcha-delay 20]
-        [--threads 200] [--pages 4] [--old-answers 100] [--old-seconds 240]
+        [--threads 200] [--pages 5] [--old-answers 100] [--old-seconds 240]
 
 The replica (its 2captcha stand-in answering each solve after ``--captcha-delay`` seconds), a
 PostgreSQL bench database, the real RabbitMQ and ONE ``manage.py rundramatiq --processes 1`` worker
@@ -266,7 +266,7 @@ def main() -> None:
     parser.add_argument("--lookups", type=int, default=600, help="messages queued per phase")
     parser.add_argument("--captcha-delay", type=float, default=20.0, help="seconds per 2captcha solve")
     parser.add_argument("--threads", type=int, default=200, help="Dramatiq threads of the worker")
-    parser.add_argument("--pages", type=int, default=4, help="BROWSER_PAGE_POOL_SIZE")
+    parser.add_argument("--pages", type=int, default=5, help="BROWSER_PAGE_POOL_SIZE")
     parser.add_argument("--db-connections", type=int, default=8, help="LOOKUP_DB_CONNECTIONS")
     # Production's interval (2captcha asks for 5 s); the first poll waits for most of a typical solve.
     parser.add_argument("--polling", type=float, default=5.0, help="TWOCAPTCHA_POLLING_INTERVAL")

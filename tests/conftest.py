@@ -39,6 +39,7 @@ pytest_plugins = [
     "tests.fixtures.factories",
     "tests.fixtures.replica",
     "tests.fixtures.browser",
+    "tests.fixtures.client",
     "tests.fixtures.worker",
     "tests.fixtures.redis",
 ]

@@ -48,6 +48,26 @@ def test_two_captcha_solver_gets_a_token_from_the_service(service):
     assert len(token) > 20
 
 
+def test_more_solves_at_once_than_the_connection_pool_holds_all_get_their_token(service):
+    """A worker has hundreds of solves in flight on 32 connections (8 kept alive): the polls wait
+    for a connection, none fails for want of one."""
+    service.set(captcha_delay=0.5)  # every solve polls at least once while the others are in flight
+    solver = solver_for(service)
+
+    async def run():
+        try:
+            return await asyncio.gather(
+                *(solver.solve_recaptcha(sitekey=SITEKEY, page_url=service.wsp_url) for _ in range(150))
+            )
+        finally:
+            await solver.aclose()
+
+    tokens = asyncio.run(run())
+
+    assert len(set(tokens)) == 150
+    assert service.stats()["captcha"]["submitted"] == 150
+
+
 def test_unsolvable_captcha_is_a_rejection_with_the_service_code(service):
     service.set(captcha_fail=True)
 

@@ -17,17 +17,9 @@ import pytest
 from scrapers.browser import DESKTOP_CHROME_UA, BrowserPool
 from scrapers.client import RegistraduriaClient
 from scrapers.registraduria import LookupStatus
-from tests.fixtures.client import LoopThread
 from tests.fixtures.client import client_config as config_for
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture(scope="module")
-def loop_thread():
-    thread = LoopThread()
-    yield thread
-    thread.stop()
 
 
 @pytest.fixture(scope="module")

@@ -16,7 +16,7 @@ import pytest
 from scrapers.client import RegistraduriaClient
 from scrapers.registraduria import LookupStatus
 from scrapers.text import fold
-from tests.fixtures.client import LoopThread, client_config
+from tests.fixtures.client import client_config
 
 pytestmark = pytest.mark.browser
 
@@ -30,13 +30,6 @@ CITIZENS = {
 
 
 EC_SITEKEY = "6Lc9DmgrAAAAAJAjWVhjDy1KSgqzqJikY5z7I9SV"
-
-
-@pytest.fixture(scope="module")
-def loop_thread():
-    thread = LoopThread()
-    yield thread
-    thread.stop()
 
 
 @pytest.fixture(scope="module")

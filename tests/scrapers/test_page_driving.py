@@ -18,7 +18,6 @@ from scrapers.browser import DESKTOP_CHROME_UA, BrowserPool
 from scrapers.client import RegistraduriaClient
 from scrapers.registraduria import LookupStatus
 from scrapers.sources.base import EXISTS_JS, choose, click, fill, until
-from tests.fixtures.client import LoopThread
 from tests.fixtures.client import client_config as config_for
 
 pytestmark = pytest.mark.browser
@@ -40,13 +39,6 @@ FORM = """
   }
 </script>
 """
-
-
-@pytest.fixture(scope="module")
-def loop_thread():
-    thread = LoopThread()
-    yield thread
-    thread.stop()
 
 
 @pytest.fixture(scope="module")

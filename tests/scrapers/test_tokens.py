@@ -16,18 +16,11 @@ import pytest
 from scrapers.client import RegistraduriaClient
 from scrapers.registraduria import LookupStatus
 from scrapers.tokens import CaptchaUnavailable, LocalCaptchaGate
-from tests.fixtures.client import LoopThread, client_config
+from tests.fixtures.client import client_config
 
 pytestmark = pytest.mark.browser
 
 SOURCES = ("wsp", "consultacenso", "eleccionescolombia")
-
-
-@pytest.fixture(scope="module")
-def loop_thread():
-    thread = LoopThread()
-    yield thread
-    thread.stop()
 
 
 @pytest.fixture
